@@ -1,0 +1,117 @@
+// The only place the environment is read. Every setting has a type, a default
+// and one line of documentation; the README's configuration table is checked
+// against this list by test/unit/config.test.ts, so the two cannot drift.
+//
+// A bad value fails at start with a message naming the variable: a typo in
+// SINK_LATENCY_MS should stop the workshop demo, not silently mean "0".
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+interface Setting<T> {
+  doc: string;
+  /** The default as a person would type it; empty when unset means "off"/"embedded". */
+  fallback: string;
+  parse(raw: string, name: string): T;
+}
+
+function integer(min: number, max: number) {
+  return (raw: string, name: string): number => {
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    }
+    return n;
+  };
+}
+
+function rate(raw: string, name: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new ConfigError(`${name} must be a number from 0 to 1 (a fraction of messages), got "${raw}"`);
+  }
+  return n;
+}
+
+function boolean(raw: string, name: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function oneOf<const T extends string>(...values: T[]) {
+  return (raw: string, name: string): T => {
+    if ((values as string[]).includes(raw)) return raw as T;
+    throw new ConfigError(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+  };
+}
+
+function url(protocols: string[]) {
+  return (raw: string, name: string): URL | undefined => {
+    if (raw.trim() === '') return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError(`${name} must be a URL such as ${protocols[0]}//127.0.0.1:1234, got "${raw}"`);
+    }
+    if (!protocols.includes(parsed.protocol) || parsed.hostname === '' || parsed.port === '') {
+      throw new ConfigError(`${name} must look like ${protocols[0]}//host:port, got "${raw}"`);
+    }
+    return parsed;
+  };
+}
+
+function text(maxLength: number) {
+  return (raw: string, name: string): string => {
+    // eslint-disable-next-line no-control-regex
+    if (raw.length > maxLength || /[\u0000-\u001f\u007f]/.test(raw)) {
+      throw new ConfigError(`${name} must be at most ${maxLength} printable characters`);
+    }
+    return raw;
+  };
+}
+
+function setting<T>(fallback: string, parse: (raw: string, name: string) => T, doc: string): Setting<T> {
+  return { fallback, parse, doc };
+}
+
+export const settings = {
+  PORT: setting('8080', integer(0, 65535), 'HTTP port of the strategy web server (0 picks a free port).'),
+  HOST: setting('127.0.0.1', text(255), 'Interface the web server binds to. Loopback by default; 0.0.0.0 opens it to the network.'),
+  SMTP_URL: setting('', url(['smtp:']), 'Where mail goes, as smtp://host:port. Unset: the strategy starts its own in-process sink on a free port.'),
+  SMTP_ALLOW_REMOTE: setting('false', boolean, 'Allow SMTP_URL to point at a non-loopback host. Off, so a workshop never mails the real world by accident.'),
+  SMTP_TIMEOUT_MS: setting('30000', integer(100, 600_000), 'Give up on one SMTP send after this long (connection, greeting and each reply).'),
+  MAIL_FROM: setting('jobs@background-jobs.test', text(254), 'Sender address of every email.'),
+  SINK_HOST: setting('127.0.0.1', text(255), 'Interface the mock SMTP sink binds to (npm run sink).'),
+  SINK_PORT: setting('2525', integer(0, 65535), 'SMTP port of the standalone sink (npm run sink).'),
+  SINK_HTTP_PORT: setting('2580', integer(0, 65535), 'Port where the standalone sink serves its counts as JSON (GET /stats).'),
+  SINK_LATENCY_MS: setting('0', integer(0, 600_000), 'How long the sink takes to accept each message: a slow provider (the talk saw about 2000 ms to Gmail).'),
+  SINK_TEMP_FAIL_RATE: setting('0', rate, 'Fraction of messages the sink refuses with 451 (temporary: retry later).'),
+  SINK_PERM_FAIL_RATE: setting('0', rate, 'Fraction of messages the sink refuses with 550 (permanent: do not retry).'),
+  REDIS_URL: setting('', url(['redis:']), 'Redis for strategies 4 and 5, as redis://host:port. Unset: a private redis-server from PATH on a free port, append-only, removed on exit.'),
+  LOG_LEVEL: setting('info', oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), 'Least severe log level printed.'),
+  LOG_FORMAT: setting('', oneOf('', 'pretty', 'json'), 'pretty for people, json for machines. Unset: pretty on a terminal, json otherwise.'),
+  SHUTDOWN_TIMEOUT_MS: setting('10000', integer(0, 600_000), 'On SIGINT/SIGTERM, how long to drain in-flight work before a hard stop (exit code 1).'),
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof settings;
+export type Config = { [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
+
+/** Reads and validates every setting; throws one ConfigError listing all bad ones. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, s] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const raw = env[name];
+    try {
+      config[name] = s.parse(raw === undefined ? s.fallback : raw, name);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return config as Config;
+}

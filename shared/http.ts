@@ -1,0 +1,180 @@
+// The email HTTP API, identical for every strategy. A strategy only supplies
+// what happens to a valid email (`accept`) and what it knows (`stats`); routing,
+// body limits, validation and error replies are here, once.
+//
+//   GET  /                      usage
+//   GET  /health                {"ok":true}
+//   GET  /stats                 what this strategy knows: sent, failed, pending...
+//   POST /emails                JSON {to, subject, text}
+//   GET  /:to/:subject/:text    the talk's route, each segment percent-decoded
+//   + routes a strategy adds (strategy 4: GET /emails/:id)
+import http from 'node:http';
+import type { Logger } from './logger.ts';
+import { type Email, InvalidRequest, limits, parseEmailJson, parseEmailPath, resolveRequestId } from './email.ts';
+import { listen, urlHost } from './net.ts';
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Route {
+  method: 'GET' | 'POST';
+  /** Matched against the raw path (still percent-encoded, no query string). */
+  path: RegExp;
+  handle(match: RegExpExecArray, req: http.IncomingMessage): Promise<Reply> | Reply;
+}
+
+export interface EmailApi {
+  /** Called only with a valid email. The reply says what the strategy promises (200 sent, 202 accepted...). */
+  accept(email: Email): Promise<Reply> | Reply;
+  stats(): unknown;
+  routes?: Route[];
+}
+
+export interface HttpOptions {
+  port: number;
+  host: string;
+  logger: Logger;
+}
+
+export interface RunningHttp {
+  server: http.Server;
+  url: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish, closes idle keep-alive sockets. */
+  close(): Promise<void>;
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({ status, body, headers });
+const usage = {
+  routes: ['POST /emails {"to","subject","text"}', 'GET /:to/:subject/:text', 'GET /health', 'GET /stats'],
+  trackingId: 'send X-Request-Id to choose the id; otherwise a UUID is assigned',
+};
+
+function send(res: http.ServerResponse, reply: Reply): void {
+  if (res.headersSent || res.destroyed) return;
+  const payload = JSON.stringify(reply.body) + '\n';
+  res.writeHead(reply.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    ...reply.headers,
+  });
+  res.end(payload);
+}
+
+/** Reads a JSON body, refusing early (413) without buffering more than the limit. */
+function readBody(req: http.IncomingMessage): Promise<string> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    return Promise.reject(new InvalidRequest(415, 'Content-Type must be application/json'));
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limits.bodyBytes) {
+    return Promise.reject(new InvalidRequest(413, `body is ${declared} bytes, at most ${limits.bodyBytes}`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limits.bodyBytes) {
+        req.removeAllListeners('data');
+        req.pause();
+        reject(new InvalidRequest(413, `body is over ${limits.bodyBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      try {
+        resolve(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)));
+      } catch {
+        reject(new InvalidRequest(400, 'body is not valid UTF-8'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function methodNotAllowed(allowed: string): Reply {
+  return json(405, { error: `method not allowed; use ${allowed}` }, { allow: allowed });
+}
+
+async function route(api: EmailApi, req: http.IncomingMessage): Promise<Reply> {
+  const method = req.method ?? 'GET';
+  const path = (req.url ?? '/').split(/[?#]/)[0] ?? '/';
+  const isGet = method === 'GET' || method === 'HEAD';
+
+  for (const r of api.routes ?? []) {
+    const match = r.path.exec(path);
+    if (match && (r.method === method || (r.method === 'GET' && isGet))) return r.handle(match, req);
+  }
+  if (path === '/' || path === '/health' || path === '/stats') {
+    if (!isGet) return methodNotAllowed('GET, HEAD');
+    if (path === '/') return json(200, usage);
+    return path === '/health' ? json(200, { ok: true }) : json(200, await api.stats());
+  }
+  if (path === '/emails') {
+    if (method !== 'POST') return methodNotAllowed('POST');
+    const id = resolveRequestId(req.headers['x-request-id']);
+    return api.accept(parseEmailJson(await readBody(req), id));
+  }
+  const segments = path.slice(1).split('/');
+  if (segments.length === 3 && segments.every((s) => s.length > 0)) {
+    if (!isGet) return methodNotAllowed('GET');
+    const id = resolveRequestId(req.headers['x-request-id']);
+    return api.accept(parseEmailPath(segments, id));
+  }
+  return json(404, { error: `no route for ${method} ${path.slice(0, 200)}`, ...usage });
+}
+
+export function createEmailServer(api: EmailApi, logger: Logger): http.Server {
+  const server = http.createServer((req, res) => {
+    route(api, req).then(
+      (reply) => {
+        // An early refusal (413, 415) leaves a body on the wire: close instead of reading it.
+        if (!req.complete) reply.headers = { ...reply.headers, connection: 'close' };
+        send(res, reply);
+      },
+      (err: unknown) => {
+        if (err instanceof InvalidRequest) {
+          send(res, json(err.status, { error: err.message }, req.complete ? {} : { connection: 'close' }));
+          return;
+        }
+        logger.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'request failed');
+        send(res, json(500, { error: 'internal error' }));
+      },
+    );
+  });
+  // Slow or abusive clients are cut off instead of holding sockets forever.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable && err.code !== 'ECONNRESET') {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"error":"malformed HTTP request"}\n`);
+    } else {
+      socket.destroy();
+    }
+  });
+  return server;
+}
+
+/** Starts the API and returns its URL; `close` stops intake and waits for in-flight requests. */
+export async function startHttp(api: EmailApi, { port, host, logger }: HttpOptions): Promise<RunningHttp> {
+  const server = createEmailServer(api, logger);
+  const bound = await listen(server, port, host);
+  return {
+    server,
+    port: bound,
+    url: `http://${urlHost(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host)}:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

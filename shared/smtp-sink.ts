@@ -1,0 +1,255 @@
+// The mock SMTP provider every strategy, test and benchmark sends to. It speaks
+// real SMTP (smtp-server), parses each message with a real MIME parser
+// (mailparser) and counts deliveries per tracking id, so "lost" and
+// "duplicated" are measured where it matters: at the receiving end.
+//
+// It can be slow (SINK_LATENCY_MS: the talk measured ~2 s to Gmail) and can
+// refuse a share of messages with 451 (try later) or 550 (never).
+//
+//   npm run sink      # standalone: SMTP on SINK_PORT, JSON counts on SINK_HTTP_PORT
+import { EventEmitter, once } from 'node:events';
+import http from 'node:http';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { simpleParser } from 'mailparser';
+import type { Logger } from './logger.ts';
+import { listen, urlHost } from './net.ts';
+
+export type Outcome = 'accept' | 'temp' | 'perm';
+
+export interface SinkBehaviour {
+  latencyMs: number;
+  tempFailRate: number;
+  permFailRate: number;
+  /** Decides before the rates do; return undefined to fall through. Tests use it to fail known ids. */
+  decide?: (message: { id: string | undefined; to: string[]; attempt: number }) => Outcome | undefined;
+}
+
+export interface SinkOptions extends Partial<SinkBehaviour> {
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  random?: () => number;
+}
+
+export interface Arrival {
+  id: string | undefined;
+  to: string[];
+  subject: string;
+  outcome: Outcome;
+  /** Epoch ms when the sink replied. */
+  at: number;
+  /** How many times this id has been offered, this one included. */
+  attempt: number;
+}
+
+export interface SinkStats {
+  /** Messages accepted (250), tracked or not. */
+  accepted: number;
+  /** Distinct tracking ids accepted at least once. */
+  unique: number;
+  /** Accepted messages beyond the first for their id. */
+  duplicates: number;
+  /** Accepted messages without an X-Request-Id header. */
+  untracked: number;
+  rejectedTemporary: number;
+  rejectedPermanent: number;
+  /** Messages received and not yet answered (they are waiting out the latency). */
+  inProgress: number;
+  firstAcceptedAt: number | null;
+  lastAcceptedAt: number | null;
+}
+
+export interface Sink {
+  port: number;
+  url: URL;
+  stats(): SinkStats;
+  /** Accepted deliveries per tracking id. */
+  deliveries(): Map<string, number>;
+  /** Every offer of one id, accepted or refused, in order. */
+  history(id: string): Arrival[];
+  /** Changes latency or failure rates on the fly. */
+  configure(behaviour: Partial<SinkBehaviour>): void;
+  reset(): void;
+  /** Resolves once `predicate` holds, checking after every message; rejects after `timeoutMs`. */
+  waitFor(predicate: (stats: SinkStats, sink: Sink) => boolean, timeoutMs: number, what?: string): Promise<void>;
+  on(event: 'message', listener: (arrival: Arrival) => void): void;
+  off(event: 'message', listener: (arrival: Arrival) => void): void;
+  close(): Promise<void>;
+}
+
+function smtpError(code: number, message: string): Error {
+  return Object.assign(new Error(message), { responseCode: code });
+}
+
+export async function startSink(options: SinkOptions = {}): Promise<Sink> {
+  const { port = 0, host = '127.0.0.1', logger, random = Math.random } = options;
+  const behaviour: SinkBehaviour = {
+    latencyMs: options.latencyMs ?? 0,
+    tempFailRate: options.tempFailRate ?? 0,
+    permFailRate: options.permFailRate ?? 0,
+    decide: options.decide,
+  };
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  let delivered = new Map<string, number>();
+  let offers = new Map<string, Arrival[]>();
+  let counts = { accepted: 0, untracked: 0, duplicates: 0, rejectedTemporary: 0, rejectedPermanent: 0 };
+  let firstAcceptedAt: number | null = null;
+  let lastAcceptedAt: number | null = null;
+  let inProgress = 0;
+  const pendingTimers = new Set<NodeJS.Timeout>();
+
+  const pause = (ms: number) =>
+    ms <= 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            pendingTimers.delete(t);
+            resolve();
+          }, ms);
+          pendingTimers.add(t);
+        });
+
+  function choose(id: string | undefined, to: string[], attempt: number): Outcome {
+    const decided = behaviour.decide?.({ id, to, attempt });
+    if (decided) return decided;
+    const r = random();
+    if (r < behaviour.permFailRate) return 'perm';
+    if (r < behaviour.permFailRate + behaviour.tempFailRate) return 'temp';
+    return 'accept';
+  }
+
+  function record(arrival: Arrival): void {
+    const { id, outcome } = arrival;
+    if (id !== undefined) {
+      const list = offers.get(id) ?? [];
+      list.push(arrival);
+      offers.set(id, list);
+    }
+    if (outcome === 'temp') counts.rejectedTemporary++;
+    else if (outcome === 'perm') counts.rejectedPermanent++;
+    else {
+      counts.accepted++;
+      firstAcceptedAt ??= arrival.at;
+      lastAcceptedAt = arrival.at;
+      if (id === undefined) counts.untracked++;
+      else {
+        const n = (delivered.get(id) ?? 0) + 1;
+        delivered.set(id, n);
+        if (n > 1) counts.duplicates++;
+      }
+    }
+    logger?.info({ id, to: arrival.to, outcome, attempt: arrival.attempt }, outcome === 'accept' ? 'sink accepted email' : 'sink refused email');
+    events.emit('message', arrival);
+  }
+
+  async function onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<void> {
+    inProgress++;
+    try {
+      const mail = await simpleParser(stream);
+      if (stream.sizeExceeded) throw smtpError(552, 'message too big');
+      const header = mail.headers.get('x-request-id');
+      const id = typeof header === 'string' ? header : undefined;
+      const to = session.envelope.rcptTo.map((r) => r.address);
+      const attempt = (id === undefined ? 0 : (offers.get(id)?.length ?? 0)) + 1;
+      await pause(behaviour.latencyMs);
+      const outcome = choose(id, to, attempt);
+      record({ id, to, subject: mail.subject ?? '', outcome, at: Date.now(), attempt });
+      if (outcome === 'temp') throw smtpError(451, 'try again later (simulated temporary failure)');
+      if (outcome === 'perm') throw smtpError(550, 'mailbox unavailable (simulated permanent failure)');
+    } finally {
+      inProgress--;
+    }
+  }
+
+  const server = new SMTPServer({
+    logger: false,
+    authOptional: true,
+    disableReverseLookup: true, // a DNS lookup per connection would add ~100 ms of fake latency
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    size: 1024 * 1024,
+    closeTimeout: 1000,
+    onData(stream, session, callback) {
+      onData(stream, session).then(() => callback(), (err: Error) => callback(err));
+    },
+  });
+  server.on('error', (err) => logger?.error({ err }, 'sink error'));
+  const bound = await listen(server.server, port, host);
+
+  const sink: Sink = {
+    port: bound,
+    url: new URL(`smtp://${urlHost(host)}:${bound}`),
+    stats: () => ({
+      ...counts,
+      unique: delivered.size,
+      inProgress,
+      firstAcceptedAt,
+      lastAcceptedAt,
+    }),
+    deliveries: () => new Map(delivered),
+    history: (id) => [...(offers.get(id) ?? [])],
+    configure(next) {
+      Object.assign(behaviour, next);
+    },
+    reset() {
+      delivered = new Map();
+      offers = new Map();
+      counts = { accepted: 0, untracked: 0, duplicates: 0, rejectedTemporary: 0, rejectedPermanent: 0 };
+      firstAcceptedAt = lastAcceptedAt = null;
+    },
+    async waitFor(predicate, timeoutMs, what = 'condition') {
+      if (predicate(sink.stats(), sink)) return;
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), timeoutMs);
+      try {
+        for (;;) {
+          await once(events, 'message', { signal: ac.signal });
+          if (predicate(sink.stats(), sink)) return;
+        }
+      } catch (err) {
+        if (ac.signal.aborted) {
+          throw new Error(`sink: timed out after ${timeoutMs} ms waiting for ${what}; stats ${JSON.stringify(sink.stats())}`);
+        }
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    on: (event, listener) => void events.on(event, listener),
+    off: (event, listener) => void events.off(event, listener),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const t of pendingTimers) clearTimeout(t);
+        server.close(() => resolve());
+      }),
+  };
+  return sink;
+}
+
+/** Serves a sink's counts as JSON: GET /stats, GET /deliveries; POST /reset. */
+export async function serveSinkStats(sink: Sink, port: number, host: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    let status = 200;
+    let body: unknown;
+    if (req.method === 'GET' && (path === '/' || path === '/stats')) body = sink.stats();
+    else if (req.method === 'GET' && path === '/deliveries') body = Object.fromEntries(sink.deliveries());
+    else if (req.method === 'POST' && path === '/reset') {
+      sink.reset();
+      body = sink.stats();
+    } else {
+      status = 404;
+      body = { error: 'routes: GET /stats, GET /deliveries, POST /reset' };
+    }
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
+  });
+  const bound = await listen(server, port, host);
+  return {
+    url: `http://${urlHost(host)}:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
