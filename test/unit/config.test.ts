@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, settings } from '../../shared/config.ts';
+
+describe('config', () => {
+  it('has working defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(8080);
+    expect(config.HOST).toBe('127.0.0.1');
+    expect(config.SMTP_URL).toBeUndefined();
+    expect(config.REDIS_URL).toBeUndefined();
+    expect(config.SINK_LATENCY_MS).toBe(0);
+  });
+
+  it('parses typed values', () => {
+    const config = loadConfig({ PORT: '0', SMTP_URL: 'smtp://127.0.0.1:2525', SINK_TEMP_FAIL_RATE: '0.25', SMTP_ALLOW_REMOTE: 'yes' });
+    expect(config.PORT).toBe(0);
+    expect(config.SMTP_URL?.port).toBe('2525');
+    expect(config.SINK_TEMP_FAIL_RATE).toBe(0.25);
+    expect(config.SMTP_ALLOW_REMOTE).toBe(true);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['PORT', '80.5'],
+    ['SINK_LATENCY_MS', '-1'],
+    ['SINK_PERM_FAIL_RATE', '1.5'],
+    ['SMTP_URL', 'http://127.0.0.1:25'],
+    ['SMTP_URL', 'smtp://no-port'],
+    ['REDIS_URL', 'not a url'],
+    ['LOG_LEVEL', 'loud'],
+    ['SMTP_ALLOW_REMOTE', 'maybe'],
+  ])('refuses %s=%j with a message naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name} must`));
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT must[\s\S]*LOG_LEVEL must/);
+  });
+
+  it('the README configuration table lists every variable', () => {
+    const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const missing = Object.keys(settings).filter((name) => !readme.includes(`| \`${name}\` |`));
+    expect(missing, 'run npm run config:doc to regenerate the table').toEqual([]);
+  });
+});
