@@ -1,0 +1,64 @@
+// One contract, every strategy: the same API, the same email, delivered exactly
+// once, and a clean exit on SIGTERM. What makes each strategy different lives
+// in its own test file.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
+import { startSink, type Sink } from '../../shared/smtp-sink.ts';
+import { email, getJson, postEmail } from '../helpers/http.ts';
+import { killAll, startEntry } from '../helpers/spawn.ts';
+import { eventually } from '../helpers/wait.ts';
+
+// Add each strategy here as it lands.
+const strategies = [
+  { name: '1-foreground', entry: 'strategies/1-foreground/server.ts' },
+  { name: '2-fire-and-forget', entry: 'strategies/2-fire-and-forget/server.ts' },
+];
+
+let sink: Sink;
+let redis: PrivateRedis;
+beforeAll(async () => {
+  sink = await startSink();
+  redis = await startPrivateRedis();
+});
+afterAll(async () => {
+  killAll();
+  await sink.close();
+  await redis.stop();
+});
+
+describe.each(strategies)('strategy $name', ({ name, entry }) => {
+  it('delivers every accepted email exactly once, refuses bad input, reports stats and exits 0 on SIGTERM', async () => {
+    sink.reset();
+    const { child, url } = await startEntry(entry, { PORT: '0', SMTP_URL: sink.url.href, REDIS_URL: redis.url });
+
+    const ids = Array.from({ length: 20 }, (_, i) => `${name}-${i}`);
+    const replies = await Promise.all(
+      ids.map((id, i) =>
+        i % 2 === 0
+          ? postEmail(url, email(i), { 'x-request-id': id })
+          : fetch(`${url}/${encodeURIComponent(`user${i}@example.com`)}/hello%20${i}/message%20${i}`, { headers: { 'x-request-id': id } }).then(
+              async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }),
+            ),
+      ),
+    );
+    for (const [i, reply] of replies.entries()) {
+      expect(reply.status, JSON.stringify(reply.body)).toBeGreaterThanOrEqual(200);
+      expect(reply.status).toBeLessThan(300);
+      expect(reply.body.id).toBe(ids[i]);
+    }
+
+    const hostile = await postEmail(url, { to: 'a@example.com', subject: 'x\r\nBcc: b@example.com', text: 't' });
+    expect(hostile.status).toBe(400);
+    expect(hostile.body.error).toMatch(/header injection/);
+
+    await sink.waitFor((s) => s.unique === ids.length, 30_000, `${ids.length} ids`);
+    const stats = await eventually(() => getJson(`${url}/stats`), (r) => r.body.pending === 0, 15_000, 'pending to reach 0');
+    expect(stats.body).toMatchObject({ sent: ids.length, failed: 0, pending: 0 });
+
+    expect(await child.stop('SIGTERM')).toBe(0);
+    const delivered = sink.deliveries();
+    expect([...delivered.keys()].sort()).toEqual([...ids].sort());
+    expect([...delivered.values()].every((n) => n === 1)).toBe(true);
+    expect(sink.history(ids[1]!)[0]).toMatchObject({ to: ['user1@example.com'], subject: 'hello 1' });
+  });
+});

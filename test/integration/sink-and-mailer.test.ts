@@ -1,0 +1,116 @@
+// The sink is the referee of every other test and of the benchmark, so it is
+// tested over real SMTP with the real mailer.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Email } from '../../shared/email.ts';
+import { createMailer, isPermanentFailure, MailerConfigError, type Mailer } from '../../shared/mailer.ts';
+import { serveSinkStats, startSink, type Sink } from '../../shared/smtp-sink.ts';
+
+const email = (id: string, to = 'someone@example.com'): Email => ({ id, to, subject: `subject ${id}`, text: `text ${id}` });
+
+let sink: Sink | undefined;
+let mailer: Mailer | undefined;
+afterEach(async () => {
+  mailer?.close();
+  await sink?.close();
+  sink = mailer = undefined;
+});
+
+async function setUp(options: Parameters<typeof startSink>[0] = {}, pool = false) {
+  sink = await startSink(options);
+  mailer = createMailer({ smtpUrl: sink.url, from: 'jobs@background-jobs.test', timeoutMs: 10_000, pool });
+  return { sink, mailer };
+}
+
+describe('the SMTP sink', () => {
+  it('counts deliveries per tracking id, parsed from the MIME message', async () => {
+    const { sink, mailer } = await setUp();
+    await mailer.send(email('a'));
+    await mailer.send(email('b'));
+    await mailer.send(email('a'));
+    expect(sink.stats()).toMatchObject({ accepted: 3, unique: 2, duplicates: 1, untracked: 0 });
+    expect(Object.fromEntries(sink.deliveries())).toEqual({ a: 2, b: 1 });
+    expect(sink.history('b')[0]).toMatchObject({ id: 'b', to: ['someone@example.com'], subject: 'subject b', outcome: 'accept', attempt: 1 });
+  });
+
+  it('holds each message for the configured latency before accepting', async () => {
+    const { sink, mailer } = await setUp({ latencyMs: 300 });
+    const started = Date.now();
+    await mailer.send(email('slow'));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(sink.stats().accepted).toBe(1);
+  });
+
+  it('answers 451 for a temporary failure and 550 for a permanent one, and counts neither as delivered', async () => {
+    const { sink, mailer } = await setUp({ decide: ({ id }) => (id === 'temp' ? 'temp' : id === 'perm' ? 'perm' : undefined) });
+    const temp = await mailer.send(email('temp')).catch((err: unknown) => err);
+    const perm = await mailer.send(email('perm')).catch((err: unknown) => err);
+    expect(temp).toMatchObject({ responseCode: 451 });
+    expect(perm).toMatchObject({ responseCode: 550 });
+    expect(isPermanentFailure(temp)).toBe(false);
+    expect(isPermanentFailure(perm)).toBe(true);
+    expect(sink.stats()).toMatchObject({ accepted: 0, unique: 0, rejectedTemporary: 1, rejectedPermanent: 1 });
+    expect(sink.history('temp').map((a) => a.outcome)).toEqual(['temp']);
+  });
+
+  it('applies failure rates with the given random source', async () => {
+    const rolls = [0.05, 0.15, 0.5];
+    const { sink, mailer } = await setUp({ permFailRate: 0.1, tempFailRate: 0.1, random: () => rolls.shift() ?? 0.99 });
+    const outcomes = [];
+    for (const id of ['p', 't', 'ok']) outcomes.push(await mailer.send(email(id)).then(() => 250, (err: { responseCode: number }) => err.responseCode));
+    expect(outcomes).toEqual([550, 451, 250]);
+    expect(sink.stats()).toMatchObject({ accepted: 1, rejectedTemporary: 1, rejectedPermanent: 1 });
+  });
+
+  it('waitFor resolves on the message that makes the condition true, and times out with the stats', async () => {
+    const { sink, mailer } = await setUp({}, true);
+    const waiting = sink.waitFor((s) => s.unique === 5, 10_000, '5 ids');
+    await Promise.all(['1', '2', '3', '4', '5'].map((id) => mailer.send(email(id))));
+    await waiting;
+    await expect(sink.waitFor((s) => s.unique === 6, 200, '6 ids')).rejects.toThrow(/timed out after 200 ms waiting for 6 ids.*"unique":5/);
+  });
+
+  it('serves its counts over HTTP for other processes', async () => {
+    const { sink, mailer } = await setUp();
+    const http = await serveSinkStats(sink, 0, '127.0.0.1');
+    try {
+      await mailer.send(email('over-http'));
+      const stats = (await (await fetch(`${http.url}/stats`)).json()) as Record<string, unknown>;
+      expect(stats).toMatchObject({ accepted: 1, unique: 1 });
+      expect(await (await fetch(`${http.url}/deliveries`)).json()).toEqual({ 'over-http': 1 });
+      await fetch(`${http.url}/reset`, { method: 'POST' });
+      expect(sink.stats().accepted).toBe(0);
+    } finally {
+      await http.close();
+    }
+  });
+});
+
+describe('the mailer', () => {
+  it('refuses to be pointed anywhere but a loopback SMTP host unless told to', () => {
+    const options = { from: 'jobs@background-jobs.test', timeoutMs: 1000 };
+    expect(() => createMailer({ ...options, smtpUrl: new URL('smtp://smtp.gmail.com:587') })).toThrow(MailerConfigError);
+    expect(() => createMailer({ ...options, smtpUrl: new URL('smtp://smtp.gmail.com:587') })).toThrow(/SMTP_ALLOW_REMOTE/);
+    expect(() => createMailer({ ...options, smtpUrl: new URL('smtp://smtp.example.com:25'), allowRemote: true }).close()).not.toThrow();
+  });
+
+  it('gives up after its timeout when the server is too slow', async () => {
+    sink = await startSink({ latencyMs: 5_000 });
+    mailer = createMailer({ smtpUrl: sink.url, from: 'jobs@background-jobs.test', timeoutMs: 300 });
+    const started = Date.now();
+    const err = await mailer.send(email('too-slow')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(isPermanentFailure(err)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
+  it('a refused connection is a temporary failure', async () => {
+    sink = await startSink();
+    const url = sink.url;
+    await sink.close();
+    sink = undefined;
+    mailer = createMailer({ smtpUrl: url, from: 'jobs@background-jobs.test', timeoutMs: 2000 });
+    const err = await mailer.send(email('nobody-home')).catch((e: unknown) => e);
+    expect(String((err as Error).message)).toMatch(/ECONNREFUSED/);
+    expect(isPermanentFailure(err)).toBe(false);
+  });
+});
