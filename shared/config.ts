@@ -81,6 +81,8 @@ function setting<T>(fallback: string, parse: (raw: string, name: string) => T, d
 export const settings = {
   PORT: setting('8080', integer(0, 65535), 'HTTP port of the strategy web server (0 picks a free port).'),
   HOST: setting('127.0.0.1', text(255), 'Interface the web server binds to. Loopback by default; 0.0.0.0 opens it to the network.'),
+  HTTP_HEADERS_TIMEOUT_MS: setting('10000', integer(100, 600_000), 'A client must finish sending its request headers within this time (slowloris protection).'),
+  HTTP_REQUEST_TIMEOUT_MS: setting('30000', integer(100, 600_000), 'A client must finish sending its whole request within this time, or gets 408.'),
   SMTP_URL: setting('', url(['smtp:']), 'Where mail goes, as smtp://host:port. Unset: the strategy starts its own in-process sink on a free port.'),
   SMTP_ALLOW_REMOTE: setting('false', boolean, 'Allow SMTP_URL to point at a non-loopback host. Off, so a workshop never mails the real world by accident.'),
   SMTP_TIMEOUT_MS: setting('30000', integer(100, 600_000), 'Give up on one SMTP send after this long (connection, greeting and each reply).'),

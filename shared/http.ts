@@ -9,6 +9,7 @@
 //   GET  /:to/:subject/:text    the talk's route, each segment percent-decoded
 //   + routes a strategy adds (strategy 4: GET /emails/:id)
 import http from 'node:http';
+import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { type Email, InvalidRequest, limits, parseEmailJson, parseEmailPath, resolveRequestId } from './email.ts';
 import { listen, urlHost } from './net.ts';
@@ -37,6 +38,20 @@ export interface HttpOptions {
   port: number;
   host: string;
   logger: Logger;
+  /** Slow or abusive clients are cut off instead of holding sockets forever. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** The HTTP options every strategy's web process takes from its config. */
+export function httpOptions(config: Config, logger: Logger): HttpOptions {
+  return {
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+  };
 }
 
 export interface RunningHttp {
@@ -130,8 +145,15 @@ async function route(api: EmailApi, req: http.IncomingMessage): Promise<Reply> {
   return json(404, { error: `no route for ${method} ${path.slice(0, 200)}`, ...usage });
 }
 
-export function createEmailServer(api: EmailApi, logger: Logger): http.Server {
-  const server = http.createServer((req, res) => {
+export function createEmailServer(api: EmailApi, options: Omit<HttpOptions, 'port' | 'host'>): http.Server {
+  const { logger, headersTimeoutMs = 10_000, requestTimeoutMs = 30_000 } = options;
+  const server = http.createServer({
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: 5_000,
+    // How often Node checks those timeouts (default 30 s: far too coarse for a 1 s limit).
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, headersTimeoutMs / 4)),
+  }, (req, res) => {
     route(api, req).then(
       (reply) => {
         // An early refusal (413, 415) leaves a body on the wire: close instead of reading it.
@@ -148,10 +170,6 @@ export function createEmailServer(api: EmailApi, logger: Logger): http.Server {
       },
     );
   });
-  // Slow or abusive clients are cut off instead of holding sockets forever.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (socket.writable && err.code !== 'ECONNRESET') {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
@@ -164,8 +182,9 @@ export function createEmailServer(api: EmailApi, logger: Logger): http.Server {
 }
 
 /** Starts the API and returns its URL; `close` stops intake and waits for in-flight requests. */
-export async function startHttp(api: EmailApi, { port, host, logger }: HttpOptions): Promise<RunningHttp> {
-  const server = createEmailServer(api, logger);
+export async function startHttp(api: EmailApi, options: HttpOptions): Promise<RunningHttp> {
+  const { port, host } = options;
+  const server = createEmailServer(api, options);
   const bound = await listen(server, port, host);
   return {
     server,

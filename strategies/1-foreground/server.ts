@@ -6,7 +6,7 @@
 //   so the client knows to try again; the cost is latency, not loss.
 // Walkthrough: docs/walkthrough.md, "1. Foreground".
 import type { Email } from '../../shared/email.ts';
-import { startHttp } from '../../shared/http.ts';
+import { httpOptions, startHttp } from '../../shared/http.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
 import { mailerFromConfig } from '../../shared/mailer.ts';
 
@@ -34,7 +34,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
 
   const http = await startHttp(
     { accept, stats: () => ({ strategy: '1-foreground', ...counts }) },
-    { port: config.PORT, host: config.HOST, logger },
+    httpOptions(config, logger),
   );
   return {
     url: http.url,

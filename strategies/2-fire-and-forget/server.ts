@@ -7,7 +7,7 @@
 //   all: the client was told "accepted" long ago and will never hear of it.
 // Walkthrough: docs/walkthrough.md, "2. Fire-and-forget".
 import type { Email } from '../../shared/email.ts';
-import { startHttp } from '../../shared/http.ts';
+import { httpOptions, startHttp } from '../../shared/http.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
 import { mailerFromConfig } from '../../shared/mailer.ts';
 
@@ -41,7 +41,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
 
   const http = await startHttp(
     { accept, stats: () => ({ strategy: '2-fire-and-forget', ...counts }) },
-    { port: config.PORT, host: config.HOST, logger },
+    httpOptions(config, logger),
   );
   return {
     url: http.url,
