@@ -22,6 +22,12 @@ export interface SinkBehaviour {
   permFailRate: number;
   /** Decides before the rates do; return undefined to fall through. Tests use it to fail known ids. */
   decide?: (message: { id: string | undefined; to: string[]; attempt: number }) => Outcome | undefined;
+  /**
+   * How many deliveries an accepted message counts as (default 1). 0 answers
+   * 250 and keeps nothing, like a provider that silently drops mail; 2 counts
+   * it twice. The benchmark's tests use it to check their lost/duplicate counts.
+   */
+  copies?: (id: string | undefined) => number;
 }
 
 export interface SinkOptions extends Partial<SinkBehaviour> {
@@ -88,6 +94,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     tempFailRate: options.tempFailRate ?? 0,
     permFailRate: options.permFailRate ?? 0,
     decide: options.decide,
+    copies: options.copies,
   };
   const events = new EventEmitter();
   events.setMaxListeners(0);
@@ -154,7 +161,9 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       const attempt = (id === undefined ? 0 : (offers.get(id)?.length ?? 0)) + 1;
       await pause(behaviour.latencyMs);
       const outcome = choose(id, to, attempt);
-      record({ id, to, subject: mail.subject ?? '', outcome, at: Date.now(), attempt });
+      const copies = outcome === 'accept' ? (behaviour.copies?.(id) ?? 1) : 1;
+      const arrival: Arrival = { id, to, subject: mail.subject ?? '', outcome, at: Date.now(), attempt };
+      for (let i = 0; i < copies; i++) record(arrival);
       if (outcome === 'temp') throw smtpError(451, 'try again later (simulated temporary failure)');
       if (outcome === 'perm') throw smtpError(550, 'mailbox unavailable (simulated permanent failure)');
     } finally {
