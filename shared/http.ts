@@ -172,8 +172,13 @@ export function createEmailServer(api: EmailApi, options: Omit<HttpOptions, 'por
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (socket.writable && err.code !== 'ECONNRESET') {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"error":"malformed HTTP request"}\n`);
+      const [status, message] =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? ['408 Request Timeout', 'request not received in time']
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? ['431 Request Header Fields Too Large', 'request headers too large']
+            : ['400 Bad Request', 'malformed HTTP request'];
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n{"error":"${message}"}\n`);
     } else {
       socket.destroy();
     }

@@ -6,13 +6,8 @@ import { startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
 import { startSink, type Sink } from '../../shared/smtp-sink.ts';
 import { email, getJson, postEmail } from '../helpers/http.ts';
 import { killAll, startEntry } from '../helpers/spawn.ts';
+import { strategies } from '../helpers/strategies.ts';
 import { eventually } from '../helpers/wait.ts';
-
-// Add each strategy here as it lands.
-const strategies = [
-  { name: '1-foreground', entry: 'strategies/1-foreground/server.ts' },
-  { name: '2-fire-and-forget', entry: 'strategies/2-fire-and-forget/server.ts' },
-];
 
 let sink: Sink;
 let redis: PrivateRedis;

@@ -1,0 +1,11 @@
+// Every strategy's entry, for the tests that hold all of them to one contract.
+// Add each strategy as it lands; they all take PORT, SMTP_URL and REDIS_URL.
+export interface StrategyEntry {
+  name: string;
+  entry: string;
+}
+
+export const strategies: StrategyEntry[] = [
+  { name: '1-foreground', entry: 'strategies/1-foreground/server.ts' },
+  { name: '2-fire-and-forget', entry: 'strategies/2-fire-and-forget/server.ts' },
+];
