@@ -1,0 +1,111 @@
+// Strategy 3 - cluster IPC, the worker child: an in-memory queue that sends
+// what the primary hands it, WORKER_CONCURRENCY at a time, retrying failed
+// sends with exponential backoff, and reporting every outcome to the primary.
+//
+// When the response returns: long before this process sees the email.
+// What a crash loses: everything in its memory - queued, being sent, waiting
+//   for a retry. The primary knows how many and says so ("worker died: N
+//   emails lost"); it does not replay them (see the README for why not).
+// Walkthrough: docs/walkthrough.md, "3. Cluster IPC".
+import type { Email } from '../../shared/email.ts';
+import { configOrExit, isMain } from '../../shared/main.ts';
+import { createMailer, isPermanentFailure } from '../../shared/mailer.ts';
+import { assertChildOfPrimary, exitAfterLastWord, loggerViaPrimary, toPrimary, type ToWorker } from './protocol.ts';
+
+interface Job {
+  /** The primary's number for this hand-over (tracking ids may repeat). */
+  job: number;
+  email: Email;
+  attempts: number;
+}
+
+// A provider down for longer than this needs a person, not a longer sleep.
+const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
+
+export async function start(): Promise<void> {
+  const config = configOrExit();
+  const logger = loggerViaPrimary(config);
+  if (!config.SMTP_URL) throw new Error('SMTP_URL is set by the primary');
+  const concurrency = config.WORKER_CONCURRENCY;
+  // Pooled: one open SMTP connection per concurrent send instead of one per email.
+  const mailer = createMailer({
+    smtpUrl: config.SMTP_URL,
+    from: config.MAIL_FROM,
+    timeoutMs: config.SMTP_TIMEOUT_MS,
+    allowRemote: config.SMTP_ALLOW_REMOTE,
+    pool: true,
+    maxConnections: concurrency,
+  });
+  const queue: Job[] = [];
+  const retrying = new Set<NodeJS.Timeout>();
+  let inFlight = 0;
+  // Set by the primary's "drain": from then on nothing new is handed to us.
+  let draining = false;
+
+  // Every outcome carries the load, so the primary's log shows the backlog shrink.
+  const load = () => ({ queue: queue.length, inFlight, retrying: retrying.size });
+
+  // Event-driven, no polling: a send starts the moment there is room and work.
+  function pump(): void {
+    while (inFlight < concurrency && queue.length > 0) void attempt(queue.shift()!);
+    if (draining && inFlight === 0 && queue.length === 0 && retrying.size === 0) {
+      mailer.close();
+      exitAfterLastWord(0, 'worker drained');
+    }
+  }
+
+  async function attempt(job: Job): Promise<void> {
+    inFlight++;
+    job.attempts++;
+    const started = Date.now();
+    try {
+      await mailer.send(job.email);
+      inFlight--;
+      toPrimary({ type: 'sent', job: job.job, attempt: job.attempts, ms: Date.now() - started, ...load() });
+    } catch (err) {
+      inFlight--;
+      const error = (err as Error).message;
+      const permanent = isPermanentFailure(err);
+      if (permanent || job.attempts >= config.MAX_ATTEMPTS) {
+        toPrimary({ type: 'failed', job: job.job, attempt: job.attempts, error, permanent, ...load() });
+      } else {
+        const delayMs = Math.min(MAX_RETRY_DELAY_MS, config.RETRY_BASE_MS * 2 ** (job.attempts - 1));
+        const timer = setTimeout(() => {
+          retrying.delete(timer);
+          queue.unshift(job); // it has waited its turn already
+          pump();
+        }, delayMs);
+        retrying.add(timer);
+        toPrimary({ type: 'retry', job: job.job, attempt: job.attempts, delayMs, error, ...load() });
+      }
+    }
+    pump();
+  }
+
+  function drain(): void {
+    if (draining) return;
+    draining = true;
+    logger.info(load(), 'draining: finishing what is in memory');
+    pump();
+  }
+
+  process.on('message', (message: ToWorker) => {
+    if (message.type === 'email') {
+      queue.push({ job: message.job, email: message.email, attempts: 0 });
+      pump();
+    } else if (message.type === 'load?') toPrimary({ type: 'load', ref: message.ref, ...load() });
+    else drain();
+  });
+  // SIGTERM to this pid alone is a graceful restart: the primary stops handing
+  // us emails and answers "drain" (after any still on their way), we finish,
+  // exit, and are re-forked. Ctrl-C reaches every process of the terminal:
+  // the primary decides then.
+  process.on('SIGTERM', () => toPrimary({ type: 'stop-requested' }));
+  process.on('SIGINT', () => {});
+  toPrimary({ type: 'ready' });
+}
+
+if (isMain(import.meta.url)) {
+  assertChildOfPrimary('strategies/3-cluster-ipc/worker.ts');
+  await start();
+}
