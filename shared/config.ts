@@ -100,6 +100,8 @@ export const settings = {
   BUFFER_LIMIT: setting('1000', integer(0, 10_000_000), 'Strategy 3: emails the primary holds while the worker is down; when full, the server answers 503.'),
   RESTART_BACKOFF_MS: setting('250', integer(0, 600_000), 'Strategy 3: wait before re-forking a child that exited; doubles with each crash in a row, back to this after 10 s of health.'),
   RESTART_BACKOFF_MAX_MS: setting('30000', integer(0, 3_600_000), 'Strategy 3: the longest wait between re-forks of a crash-looping child.'),
+  DASHBOARD_PORT: setting('8081', integer(0, 65535), 'HTTP port of the queue dashboard (npm run dashboard).'),
+  DASHBOARD_HOST: setting('127.0.0.1', text(255), 'Interface the dashboard binds to. Loopback by default: it can retry and delete jobs; 0.0.0.0 opens it to the network.'),
   LOG_LEVEL: setting('info', oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), 'Least severe log level printed.'),
   LOG_FORMAT: setting('', oneOf('', 'pretty', 'json'), 'pretty for people, json for machines. Unset: pretty on a terminal, json otherwise.'),
   SHUTDOWN_TIMEOUT_MS: setting('10000', integer(0, 600_000), 'On SIGINT/SIGTERM, how long to drain in-flight work before a hard stop (exit code 1).'),
