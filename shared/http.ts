@@ -18,6 +18,8 @@ export interface Reply {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Sent as-is instead of JSON `body` (a page, a script): give its content-type in `headers`. */
+  raw?: string | Buffer;
 }
 
 export interface Route {
@@ -70,7 +72,7 @@ const usage = {
 
 function send(res: http.ServerResponse, reply: Reply): void {
   if (res.headersSent || res.destroyed) return;
-  const payload = JSON.stringify(reply.body) + '\n';
+  const payload = reply.raw ?? JSON.stringify(reply.body) + '\n';
   res.writeHead(reply.status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),
