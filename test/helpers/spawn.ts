@@ -67,19 +67,20 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
     text,
     exited,
     async waitForLog(predicate, timeoutMs = 30_000, what = 'a log line') {
-      const seen = lines.find(predicate);
-      if (seen) return seen;
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(), timeoutMs);
+      // Every line is checked, in order: one chunk of output can hold several
+      // lines, emitted together before this loop is waiting again.
+      let checked = 0;
       try {
         for (;;) {
-          const [line] = (await Promise.race([
+          for (; checked < lines.length; checked++) if (predicate(lines[checked]!)) return lines[checked]!;
+          await Promise.race([
             once(events, 'line', { signal: ac.signal }),
             once(events, 'exit', { signal: ac.signal }).then(() => {
               throw new Error('process exited');
             }),
-          ])) as [LogLine];
-          if (predicate(line)) return line;
+          ]);
         }
       } catch (err) {
         const tail = [...lines.slice(-15).map((l) => JSON.stringify(l)), ...text.slice(-15)].join('\n');
