@@ -8,4 +8,5 @@ export interface StrategyEntry {
 export const strategies: StrategyEntry[] = [
   { name: '1-foreground', entry: 'strategies/1-foreground/server.ts' },
   { name: '2-fire-and-forget', entry: 'strategies/2-fire-and-forget/server.ts' },
+  { name: '3-cluster-ipc', entry: 'strategies/3-cluster-ipc/main.ts' },
 ];
