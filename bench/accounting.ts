@@ -1,0 +1,86 @@
+// Accepted against delivered, id by id. The load knows which tracking ids got
+// a 2xx and when; the sink knows which ids it accepted, how often and when
+// first. Everything else is arithmetic on those two lists:
+//
+//   delivered        accepted ids the sink got at least once
+//   lost             accepted ids the sink never got, and that the strategy no
+//                    longer reports as pending (so nobody will ever send them)
+//   unfinished       accepted, not delivered, still pending when the drain
+//                    deadline passed: neither lost nor delivered yet
+//   duplicates       deliveries beyond the first, for any id of the run
+//   deliveredWithout2xx  the sink got it but the client never heard "accepted"
+//                    (a request cut off by a crash, or by the end of the load)
+import type { LoadRecord } from './load.ts';
+import { percentile } from './numbers.ts';
+import type { LedgerEntry } from './sink.ts';
+
+export interface Delivery {
+  accepted: number;
+  delivered: number;
+  lost: number;
+  unfinished: number;
+  duplicates: number;
+  deliveredWithout2xx: number;
+  /** Distinct emails delivered per second, from the start of the load to the last first delivery. */
+  emailsPerSec: number;
+  /** Sink acceptance minus client acceptance, for delivered ids; negative when the sink had it first (strategy 1). */
+  endToEndMs: { p50: number; p99: number; max: number } | null;
+  /** A few ids accepted and not delivered, for looking them up in the logs. */
+  notDeliveredSample: string[];
+  duplicatedSample: string[];
+}
+
+const SAMPLE = 10;
+
+/**
+ * @param pendingAtEnd what the strategy's /stats reported as pending when the
+ *   drain ended (null when it could not be read); only counts when the drain
+ *   ran out of time.
+ */
+export function account(load: LoadRecord, ledger: LedgerEntry[], drained: boolean, pendingAtEnd: number | null): Delivery {
+  const deliveredFirstAt = new Map<number, number>();
+  let duplicates = 0;
+  let deliveredWithout2xx = 0;
+  let lastFirstAt = 0;
+  const duplicatedSample: string[] = [];
+  for (const [id, count, firstAt] of ledger) {
+    const n = Number(id.slice(load.prefix.length + 1));
+    if (!id.startsWith(`${load.prefix}-`) || !Number.isSafeInteger(n)) continue;
+    deliveredFirstAt.set(n, firstAt);
+    lastFirstAt = Math.max(lastFirstAt, firstAt);
+    if (count > 1) {
+      duplicates += count - 1;
+      if (duplicatedSample.length < SAMPLE) duplicatedSample.push(id);
+    }
+    if (load.acceptedAt[n] === undefined) deliveredWithout2xx++;
+  }
+
+  let delivered = 0;
+  const notDelivered: number[] = [];
+  const e2e: number[] = [];
+  for (let n = 1; n < load.acceptedAt.length; n++) {
+    const acceptedAt = load.acceptedAt[n];
+    if (acceptedAt === undefined) continue;
+    const firstAt = deliveredFirstAt.get(n);
+    if (firstAt === undefined) notDelivered.push(n);
+    else {
+      delivered++;
+      e2e.push(firstAt - acceptedAt);
+    }
+  }
+  const unfinished = drained ? 0 : Math.min(notDelivered.length, Math.max(0, pendingAtEnd ?? 0));
+  e2e.sort((a, b) => a - b);
+  const windowS = (lastFirstAt - load.startedAt) / 1000;
+  return {
+    accepted: load.accepted,
+    delivered,
+    lost: notDelivered.length - unfinished,
+    unfinished,
+    duplicates,
+    deliveredWithout2xx,
+    emailsPerSec: deliveredFirstAt.size > 0 && windowS > 0 ? deliveredFirstAt.size / windowS : 0,
+    endToEndMs: e2e.length === 0 ? null : { p50: percentile(e2e, 50)!, p99: percentile(e2e, 99)!, max: e2e[e2e.length - 1]! },
+    notDeliveredSample: notDelivered.slice(0, SAMPLE).map((n) => `${load.prefix}-${n}`),
+    duplicatedSample,
+  };
+}

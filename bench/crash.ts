@@ -1,0 +1,81 @@
+// The crash: SIGKILL the process that holds the pending work, halfway through
+// the load, then let it come back.
+//
+//   strategies 1, 2   the server itself; the harness starts it again on the
+//                     same port, as systemd or Kubernetes would
+//   strategies 3-5    the `worker` child named by the supervisor's latest
+//                     "child online" line; the supervisor restarts it itself
+//
+// SIGKILL, not SIGTERM: no shutdown handler runs, so whatever the process held
+// only in memory is gone. That is the question the pass asks.
+import { spawnReady, type TargetRun } from './launch.ts';
+import { isAlive, signalGroup, type LogLine } from './processes.ts';
+import type { CrashTarget } from './targets.ts';
+
+export interface CrashOutcome {
+  kind: CrashTarget;
+  killedPid: number;
+  /** ms after the start of the load. */
+  atMs: number;
+  /** The process that took over (the new server, or the new worker child). */
+  restartedPid: number | null;
+  /** From the kill until the replacement was ready. */
+  restartMs: number | null;
+  /** The killed pid no longer exists. */
+  killedIsGone: boolean;
+  error?: string;
+}
+
+const RESTART_TIMEOUT_MS = 60_000;
+
+const isWorkerOnline = (l: LogLine) => l.msg === 'child online' && l.child === 'worker' && typeof l.childPid === 'number';
+
+async function gone(pid: number, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+export async function crash(run: TargetRun, loadStartedAt: number): Promise<CrashOutcome> {
+  if (run.target.crash === 'none') throw new Error(`${run.target.name} has nothing to crash`);
+  const atMs = Date.now() - loadStartedAt;
+
+  if (run.target.crash === 'server') {
+    const killed = run.proc;
+    const killedAt = Date.now();
+    signalGroup(killed.pid, 'SIGKILL');
+    await killed.exited;
+    const killedIsGone = await gone(killed.pid, 2000);
+    try {
+      const next = await spawnReady(run.target, run.env, run.nodeArgs);
+      run.proc = next.proc;
+      return { kind: 'server', killedPid: killed.pid, atMs, restartedPid: next.proc.pid, restartMs: Date.now() - killedAt, killedIsGone };
+    } catch (err) {
+      return { kind: 'server', killedPid: killed.pid, atMs, restartedPid: null, restartMs: null, killedIsGone, error: (err as Error).message };
+    }
+  }
+
+  const online = run.proc.lines.filter(isWorkerOnline);
+  const latest = online[online.length - 1];
+  if (!latest) {
+    return { kind: 'worker', killedPid: 0, atMs, restartedPid: null, restartMs: null, killedIsGone: false, error: 'no "child online" line for a worker child' };
+  }
+  const killedPid = latest.childPid as number;
+  const seenBefore = run.proc.lines.length;
+  const killedAt = Date.now();
+  process.kill(killedPid, 'SIGKILL');
+  const killedIsGone = await gone(killedPid, 2000);
+  try {
+    const next = await run.proc.waitForLine(
+      (l) => isWorkerOnline(l) && l.childPid !== killedPid && run.proc.lines.indexOf(l) >= seenBefore,
+      RESTART_TIMEOUT_MS,
+      'a new worker child',
+    );
+    return { kind: 'worker', killedPid, atMs, restartedPid: next.childPid as number, restartMs: Date.now() - killedAt, killedIsGone };
+  } catch (err) {
+    return { kind: 'worker', killedPid, atMs, restartedPid: null, restartMs: null, killedIsGone, error: (err as Error).message };
+  }
+}

@@ -1,0 +1,62 @@
+// Starting one target the way the strategies' convention says: `node --import
+// tsx <entry>` with PORT, HOST, SMTP_URL and JSON logs, ready once it logs a
+// "listening" line with its url. The port is chosen here, up front, so that a
+// server the harness kills can come back on the same address (as it would
+// under systemd), and autocannon's connections find it again.
+import { freePort } from '../shared/net.ts';
+import { spawnEntry, stopProc, type Proc } from './processes.ts';
+import type { Target } from './targets.ts';
+
+export interface TargetRun {
+  target: Target;
+  url: string;
+  port: number;
+  /** The process started for the target (for 3-5, the supervisor). Replaced when the harness restarts a server. */
+  proc: Proc;
+  /** ms from spawn to the "listening" line. */
+  startupMs: number;
+  env: Record<string, string>;
+  nodeArgs: string[];
+}
+
+// Short, so a strategy still draining a backlog when the run is over does not
+// hold the benchmark up; what it had not sent by then is counted already.
+const SHUTDOWN_TIMEOUT_MS = 3000;
+const READY_TIMEOUT_MS = 60_000;
+
+export interface LaunchOptions {
+  smtpUrl: string;
+  nodeArgs?: string[];
+}
+
+export async function spawnReady(target: Target, env: Record<string, string>, nodeArgs: string[]): Promise<{ proc: Proc; url: string; startupMs: number }> {
+  const started = Date.now();
+  const proc = spawnEntry({ name: target.name, entry: target.entry, env, nodeArgs });
+  try {
+    const line = await proc.waitForLine((l) => typeof l.url === 'string' && /^listening/.test(l.msg ?? ''), READY_TIMEOUT_MS, 'its "listening" line');
+    return { proc, url: line.url as string, startupMs: Date.now() - started };
+  } catch (err) {
+    await stopProc(proc, 1000);
+    throw err;
+  }
+}
+
+export async function startTarget(target: Target, { smtpUrl, nodeArgs = [] }: LaunchOptions): Promise<TargetRun> {
+  const port = await freePort();
+  const env: Record<string, string> = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    SMTP_URL: smtpUrl,
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    // Each run gets its own private Redis (strategies 4 and 5), never a shared one.
+    REDIS_URL: '',
+  };
+  const { proc, url, startupMs } = await spawnReady(target, env, nodeArgs);
+  return { target, url, port, proc, startupMs, env, nodeArgs };
+}
+
+export async function stopTarget(run: TargetRun): Promise<void> {
+  await stopProc(run.proc, SHUTDOWN_TIMEOUT_MS + 2000);
+}

@@ -1,0 +1,133 @@
+// The load: autocannon, POST /emails, every request with its own tracking id
+// ("<prefix>-<n>", sent as X-Request-Id), and a record of which ids were
+// accepted (2xx) and when. The sink counts deliveries by the same ids, so
+// accepted-but-never-delivered is a set difference, not a guess.
+//
+// With pipelining 1 each connection has one request in flight, so the
+// connection's context names the request a response belongs to.
+import autocannon from 'autocannon';
+
+export interface LoadSpec {
+  url: string;
+  connections: number;
+  durationS: number;
+  /** Requests per second over all connections; 0 = as fast as the server answers. */
+  rate: number;
+  /** Prefix of every tracking id of this run. */
+  prefix: string;
+}
+
+export interface HttpFigures {
+  /** Responses (any status) per second. */
+  reqPerSec: number;
+  responses: number;
+  latencyMs: { p50: number; p97_5: number; p99: number; max: number; mean: number };
+  non2xx: number;
+  /** Connection errors and timeouts as autocannon counts them (a refused reconnect is one each). */
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  durationS: number;
+}
+
+export interface LoadRecord {
+  prefix: string;
+  startedAt: number;
+  endedAt: number;
+  /** Requests written, i.e. ids used: 1..sent. */
+  sent: number;
+  /** acceptedAt[n] = epoch ms when request n got its 2xx; holes for the rest. */
+  acceptedAt: (number | undefined)[];
+  accepted: number;
+  http: HttpFigures;
+}
+
+export interface RunningLoad {
+  done: Promise<LoadRecord>;
+  /** Ends the load early (Ctrl-C). */
+  stop(): void;
+}
+
+export const trackingId = (prefix: string, n: number) => `${prefix}-${n}`;
+
+export function startLoad(spec: LoadSpec): RunningLoad {
+  const acceptedAt: (number | undefined)[] = [];
+  let sent = 0;
+  let accepted = 0;
+  const startedAt = Date.now();
+  let instance: autocannon.Instance | undefined;
+  const done = new Promise<LoadRecord>((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: spec.url,
+        connections: spec.connections,
+        duration: spec.durationS,
+        ...(spec.rate > 0
+          ? {
+              overallRate: spec.rate,
+              // With a rate, autocannon "corrects" for coordinated omission by
+              // back-filling samples at an interval of ceil(1/rate) ms = 1 ms,
+              // which turns one 50 ms response into fifty samples. Off: every
+              // figure here is a real response.
+              ignoreCoordinatedOmission: true,
+            }
+          : {}),
+        timeout: 10,
+        requests: [
+          {
+            method: 'POST',
+            path: '/emails',
+            headers: { 'content-type': 'application/json' },
+            setupRequest(request, context) {
+              const n = ++sent;
+              (context as { n?: number }).n = n;
+              return {
+                ...request,
+                headers: { ...request.headers, 'x-request-id': trackingId(spec.prefix, n) },
+                body: JSON.stringify({ to: `reader${n}@example.com`, subject: `benchmark ${n}`, text: 'Sent by npm run bench.' }),
+              };
+            },
+            onResponse(status, _body, context) {
+              if (status < 200 || status > 299) return;
+              const n = (context as { n?: number }).n;
+              if (n === undefined || acceptedAt[n] !== undefined) return;
+              acceptedAt[n] = Date.now();
+              accepted++;
+            },
+          },
+        ],
+      },
+      (err, result) => {
+        if (err) return reject(err);
+        const statusCodes: Record<string, number> = {};
+        for (const [code, s] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = s.count ?? 0;
+        const responses = result.requests.total;
+        resolve({
+          prefix: spec.prefix,
+          startedAt,
+          endedAt: Date.now(),
+          sent,
+          acceptedAt,
+          accepted,
+          http: {
+            reqPerSec: result.duration > 0 ? responses / result.duration : 0,
+            responses,
+            latencyMs: {
+              p50: result.latency.p50,
+              p97_5: result.latency.p97_5,
+              p99: result.latency.p99,
+              max: result.latency.max,
+              mean: result.latency.mean,
+            },
+            non2xx: result.non2xx,
+            errors: result.errors,
+            timeouts: result.timeouts,
+            statusCodes,
+            durationS: result.duration,
+          },
+        });
+      },
+    );
+  });
+  return { done, stop: () => instance?.stop() };
+}

@@ -1,0 +1,183 @@
+// Every knob of the benchmark, in one table: the flag, its environment
+// variable, the default, the --quick default and one line of documentation.
+// --help is printed from this table, so it cannot forget a knob.
+//
+// A flag beats its environment variable; --quick changes only the defaults,
+// so `--quick --duration 5` means "quick, but 5 s of load".
+import { parseArgs } from 'node:util';
+
+export type Pass = 'load' | 'sweep' | 'crash';
+export const PASSES: readonly Pass[] = ['load', 'sweep', 'crash'];
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Target names as the user typed them (baseline, 1..5); empty = every target whose entry exists. */
+  strategies: string[];
+  passes: Pass[];
+  connections: number;
+  /** Seconds of load per run, the same for every target (load and crash passes). */
+  duration: number;
+  rounds: number;
+  /** Sink latency (ms) of the load and crash passes. */
+  latencyMs: number;
+  sweepLatenciesMs: number[];
+  sweepDuration: number;
+  sweepConnections: number;
+  /** Requests per second (all connections together) during the sweep; 0 = as fast as the server answers. */
+  sweepRate: number;
+  crashRate: number;
+  drainTimeout: number;
+  crashDrainTimeout: number;
+  out: string;
+  write: boolean;
+  cpuProf: boolean;
+  json: boolean;
+  progress: 'auto' | 'live' | 'lines' | 'off';
+  /** Harness self-test: request numbers (per run) the sink answers 250 and then forgets. */
+  sinkDrop: number[];
+  /** Harness self-test: request numbers (per run) the sink counts twice. */
+  sinkDuplicate: number[];
+}
+
+export class OptionsError extends Error {
+  override name = 'OptionsError';
+}
+
+type Kind = 'boolean' | 'integer' | 'seconds' | 'list' | 'numbers' | 'string';
+
+interface Knob {
+  key: keyof BenchOptions;
+  flag: string;
+  env: string;
+  kind: Kind;
+  normal: string;
+  quick?: string;
+  doc: string;
+  /** Grouped at the end of --help: knobs for testing the harness, not for measuring. */
+  selfTest?: boolean;
+}
+
+// Defaults are sized for a 2-core machine: --quick ~2 minutes, the default ~10
+// with all six targets (fewer targets, less time).
+export const knobs: Knob[] = [
+  { key: 'quick', flag: 'quick', env: 'BENCH_QUICK', kind: 'boolean', normal: 'false', doc: 'Shorter everything (~2 min on 2 cores): the defaults in [brackets].' },
+  { key: 'strategies', flag: 'strategies', env: 'BENCH_STRATEGIES', kind: 'list', normal: '', doc: 'Targets to run, e.g. baseline,1,2. Default: baseline and every strategy whose entry file exists.' },
+  { key: 'passes', flag: 'passes', env: 'BENCH_PASSES', kind: 'list', normal: 'load,sweep,crash', doc: 'Which passes: load (throughput, latency, delivery), sweep (latency vs sink latency), crash (SIGKILL halfway).' },
+  { key: 'connections', flag: 'connections', env: 'BENCH_CONNECTIONS', kind: 'integer', normal: '50', doc: 'Concurrent HTTP connections (autocannon -c), the same for every target.' },
+  { key: 'duration', flag: 'duration', env: 'BENCH_DURATION', kind: 'seconds', normal: '10', quick: '3', doc: 'Seconds of load per run (load and crash passes), the same for every target.' },
+  { key: 'rounds', flag: 'rounds', env: 'BENCH_ROUNDS', kind: 'integer', normal: '3', quick: '2', doc: 'Load-pass rounds; each runs every target once, interleaved, in alternating order.' },
+  { key: 'latencyMs', flag: 'latency', env: 'BENCH_SINK_LATENCY_MS', kind: 'integer', normal: '50', doc: 'Sink latency (ms per message) in the load and crash passes: a slow provider.' },
+  { key: 'sweepLatenciesMs', flag: 'sweep', env: 'BENCH_SWEEP', kind: 'numbers', normal: '0,50,200,1000', quick: '0,200,1000', doc: 'Sink latencies (ms) of the sweep.' },
+  { key: 'sweepDuration', flag: 'sweep-duration', env: 'BENCH_SWEEP_DURATION', kind: 'seconds', normal: '5', quick: '2', doc: 'Seconds of load per sink latency in the sweep.' },
+  { key: 'sweepConnections', flag: 'sweep-connections', env: 'BENCH_SWEEP_CONNECTIONS', kind: 'integer', normal: '10', doc: 'Connections during the sweep. Few, because autocannon sends each connection\'s share of a second\'s requests at the start of the second: fewer connections, smaller bursts.' },
+  { key: 'sweepRate', flag: 'sweep-rate', env: 'BENCH_SWEEP_RATE', kind: 'integer', normal: '100', doc: 'Requests/s during the sweep (all connections together), a steady load every strategy can take; 0 = flat out.' },
+  { key: 'crashRate', flag: 'crash-rate', env: 'BENCH_CRASH_RATE', kind: 'integer', normal: '50', doc: 'Requests/s during the crash pass, low enough that every strategy can finish its backlog; 0 = flat out.' },
+  { key: 'drainTimeout', flag: 'drain-timeout', env: 'BENCH_DRAIN_TIMEOUT', kind: 'seconds', normal: '5', quick: '2', doc: 'Load pass: seconds to keep delivering after the load (a backlog left then is "unfinished").' },
+  { key: 'crashDrainTimeout', flag: 'crash-drain-timeout', env: 'BENCH_CRASH_DRAIN_TIMEOUT', kind: 'seconds', normal: '60', quick: '20', doc: 'Crash pass: seconds to wait for the backlog after the load.' },
+  { key: 'out', flag: 'out', env: 'BENCH_OUT', kind: 'string', normal: 'bench/results', doc: 'Where <date>.json and the <date>/ report (Markdown + SVG) go.' },
+  { key: 'write', flag: 'write', env: 'BENCH_WRITE', kind: 'boolean', normal: 'true', doc: 'Write result files (--no-write: terminal only).' },
+  { key: 'cpuProf', flag: 'cpu-prof', env: 'BENCH_CPU_PROF', kind: 'boolean', normal: 'false', doc: 'Run the load pass under node --cpu-prof and report where each strategy spends its CPU.' },
+  { key: 'json', flag: 'json', env: 'BENCH_JSON', kind: 'boolean', normal: 'false', doc: 'Print the results as JSON on stdout instead of tables.' },
+  { key: 'progress', flag: 'progress', env: 'BENCH_PROGRESS', kind: 'string', normal: 'auto', doc: 'Progress on stderr: live (one line, redrawn), lines (a line per step), off; auto = live on a terminal.' },
+  { key: 'sinkDrop', flag: 'sink-drop', env: 'BENCH_SINK_DROP', kind: 'numbers', normal: '', doc: 'Request numbers of each run the sink answers 250 and then forgets.', selfTest: true },
+  { key: 'sinkDuplicate', flag: 'sink-duplicate', env: 'BENCH_SINK_DUPLICATE', kind: 'numbers', normal: '', doc: 'Request numbers of each run the sink counts twice.', selfTest: true },
+];
+
+function convert(knob: Knob, raw: string, source: string): unknown {
+  const fail = (want: string) => new OptionsError(`${source} must be ${want}, got "${raw}"`);
+  switch (knob.kind) {
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      throw fail('true or false');
+    }
+    case 'integer': {
+      if (!/^\d+$/.test(raw.trim())) throw fail('a whole number >= 0');
+      return Number(raw);
+    }
+    case 'seconds': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw fail('a number of seconds > 0');
+      return n;
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    case 'numbers': {
+      if (['', 'off', 'none'].includes(raw.trim())) return [];
+      const parts = raw.split(',').map((s) => s.trim());
+      if (!parts.every((p) => /^\d+$/.test(p))) throw fail('a comma-separated list of whole numbers (or "off")');
+      return parts.map(Number);
+    }
+    case 'string':
+      return raw;
+  }
+}
+
+/** Parses argv (without node and the script) and env into options; throws OptionsError. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions & { help: boolean } {
+  const spec: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, 'no-crash': { type: 'boolean' } };
+  for (const k of knobs) {
+    spec[k.flag] = { type: k.kind === 'boolean' ? 'boolean' : 'string' };
+    if (k.kind === 'boolean') spec[`no-${k.flag}`] = { type: 'boolean' };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new OptionsError(`${(err as Error).message} (see --help)`);
+  }
+  const quickRaw = values.quick ?? (env.BENCH_QUICK !== undefined ? convert(knobs[0]!, env.BENCH_QUICK, 'BENCH_QUICK') : false);
+  const quick = quickRaw === true;
+  const options: Record<string, unknown> = { help: values.help === true };
+  for (const k of knobs) {
+    const flagValue = values[k.flag];
+    const negated = values[`no-${k.flag}`];
+    if (negated === true) options[k.key] = false;
+    else if (typeof flagValue === 'boolean') options[k.key] = flagValue;
+    else if (typeof flagValue === 'string') options[k.key] = convert(k, flagValue, `--${k.flag}`);
+    else if (env[k.env] !== undefined) options[k.key] = convert(k, env[k.env]!, k.env);
+    else options[k.key] = convert(k, quick && k.quick !== undefined ? k.quick : k.normal, `default of --${k.flag}`);
+  }
+  const passes = options.passes as string[];
+  for (const p of passes) {
+    if (!(PASSES as string[]).includes(p)) throw new OptionsError(`--passes: unknown pass "${p}"; choose from ${PASSES.join(', ')}`);
+  }
+  // --no-crash: the issue's "crash on/off" switch, a shorthand for leaving crash out of --passes.
+  options.passes = PASSES.filter((p) => passes.includes(p) && !(p === 'crash' && values['no-crash'] === true));
+  if (!['auto', 'live', 'lines', 'off'].includes(options.progress as string)) throw new OptionsError('--progress must be auto, live, lines or off');
+  if ((options.connections as number) < 1) throw new OptionsError('--connections must be at least 1');
+  if ((options.sweepConnections as number) < 1) throw new OptionsError('--sweep-connections must be at least 1');
+  if ((options.rounds as number) < 1) throw new OptionsError('--rounds must be at least 1');
+  options.quick = quick;
+  return options as unknown as BenchOptions & { help: boolean };
+}
+
+export function helpText(): string {
+  const row = (k: Knob) => {
+    const dflt = k.normal === '' ? '' : ` (default ${k.normal}${k.quick ? ` [${k.quick}]` : ''})`;
+    const flag = k.kind === 'boolean' ? `--${k.flag}` : `--${k.flag} <${k.kind === 'list' || k.kind === 'numbers' ? 'a,b' : k.kind === 'string' ? 'value' : 'n'}>`;
+    return `  ${flag.padEnd(30)} ${k.env.padEnd(26)} ${k.doc}${dflt}`;
+  };
+  return [
+    'npm run bench -- [options]',
+    '',
+    'Runs every strategy plus a bare baseline server against one shared SMTP sink',
+    'and reports throughput, latency, deliveries, losses and duplicates.',
+    '',
+    `  ${'flag'.padEnd(30)} ${'environment variable'.padEnd(26)} meaning`,
+    ...knobs.filter((k) => !k.selfTest).map(row),
+    `  ${'--no-crash'.padEnd(30)} ${''.padEnd(26)} Skip the crash pass (same as leaving crash out of --passes).`,
+    `  ${'--help'.padEnd(30)} ${''.padEnd(26)} This text.`,
+    '',
+    'Harness self-test (make the sink misbehave on purpose, to check the counting):',
+    ...knobs.filter((k) => k.selfTest).map(row),
+    '',
+    'Booleans also take --no-<flag>. A flag beats its variable; --quick only changes defaults.',
+    'Examples:',
+    '  npm run bench -- --quick',
+    '  npm run bench -- --strategies baseline,1,2 --passes load --duration 5',
+    '  BENCH_SINK_LATENCY_MS=200 npm run bench -- --no-crash',
+    '',
+  ].join('\n');
+}

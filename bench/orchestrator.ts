@@ -1,0 +1,307 @@
+// The benchmark as a sequence of runs. Each run starts the target in fresh
+// processes, loads it, optionally crashes it, drains, counts and stops it:
+//
+//   load   rounds of every target, interleaved (A B C, then C B A, ...), so a
+//          drifting machine hits all targets alike; ratios use the baseline
+//          of the same round
+//   sweep  per target, one process set, the sink's latency stepped up while a
+//          steady load runs: response time against SMTP latency
+//   crash  per strategy, a steady load, SIGKILL halfway, drain, count
+//
+// Only the harness's own processes are touched; everything it starts is
+// stopped before the next run begins.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { account, type Delivery } from './accounting.ts';
+import { crash, type CrashOutcome } from './crash.ts';
+import { drain, type DrainResult } from './drain.ts';
+import { startTarget, stopTarget, type TargetRun } from './launch.ts';
+import { startLoad, type HttpFigures, type LoadRecord, type RunningLoad } from './load.ts';
+import { describeMachine, endLoadAverage, type Machine } from './machine.ts';
+import type { BenchOptions, Pass } from './options.ts';
+import { spawnEntry, stopAll } from './processes.ts';
+import { summarizeProfiles, type ProfileSummary } from './profile.ts';
+import { startSinkProcess, type SinkClient } from './sink.ts';
+import { ROOT, selectTargets, type Selection, type Target } from './targets.ts';
+
+export interface LoadRun {
+  round: number;
+  target: string;
+  prefix: string;
+  startupMs: number;
+  http: HttpFigures;
+  /** req/s over the baseline's req/s in the same round. */
+  ratio: number | null;
+  /** Null for the baseline, which sends nothing. */
+  delivery: Delivery | null;
+  drain: DrainResult;
+}
+
+export interface SweepRun {
+  target: string;
+  latencyMs: number;
+  http: HttpFigures;
+}
+
+export interface CrashRun {
+  target: string;
+  prefix: string;
+  http: HttpFigures;
+  delivery: Delivery;
+  drain: DrainResult;
+  crash: CrashOutcome;
+}
+
+/** Settings that shape the figures (what a reader needs to repeat the run). */
+export type Settings = Omit<BenchOptions, 'out' | 'write' | 'json' | 'progress'>;
+
+export interface BenchResult {
+  schema: 1;
+  startedAt: string;
+  finishedAt: string;
+  durationS: number;
+  machine: Machine;
+  settings: Settings;
+  targets: string[];
+  skipped: Selection['skipped'];
+  runs: { load: LoadRun[]; sweep: SweepRun[]; crash: CrashRun[] };
+  /** Filled by npm run bench:queue (ours vs BullMQ vs node-resque); null until then. */
+  queue: unknown;
+  profiles: ProfileSummary[];
+  notes: string[];
+}
+
+export interface ProgressEvent {
+  step: number;
+  steps: number;
+  pass: Pass;
+  target: string;
+  round?: number;
+  latencyMs?: number;
+  phase: 'starting' | 'load' | 'crash' | 'drain' | 'stopping';
+  /** Epoch ms when the current phase is expected to end (load: exact; drain: the deadline). */
+  phaseEndsAt?: number;
+  /** Estimated ms until the whole benchmark is done. */
+  etaMs: number;
+}
+
+export interface Observer {
+  progress?(event: ProgressEvent): void;
+  note?(text: string): void;
+}
+
+interface Cell {
+  pass: Pass;
+  target: Target;
+  round?: number;
+  estimateMs: number;
+}
+
+const overheadMs = (t: Target) => (t.key === '4' || t.key === '5' ? 5000 : 3000);
+
+function plan(options: BenchOptions, chosen: Target[]): Cell[] {
+  const cells: Cell[] = [];
+  const sec = (s: number) => s * 1000;
+  if (options.passes.includes('load')) {
+    for (let round = 1; round <= options.rounds; round++) {
+      // Alternate the order so neither end of a round is always the same target.
+      const order = round % 2 === 1 ? chosen : [...chosen].reverse();
+      for (const target of order) {
+        const drainMs = target.sends ? sec(options.drainTimeout) * 0.8 : 300;
+        cells.push({ pass: 'load', target, round, estimateMs: overheadMs(target) + sec(options.duration) + drainMs });
+      }
+    }
+  }
+  if (options.passes.includes('sweep') && options.sweepLatenciesMs.length > 0) {
+    for (const target of chosen) {
+      cells.push({ pass: 'sweep', target, estimateMs: overheadMs(target) + options.sweepLatenciesMs.length * (sec(options.sweepDuration) + 300) });
+    }
+  }
+  if (options.passes.includes('crash')) {
+    for (const target of chosen.filter((t) => t.crash !== 'none')) {
+      cells.push({ pass: 'crash', target, estimateMs: overheadMs(target) + sec(options.duration) + sec(options.crashDrainTimeout) * 0.25 });
+    }
+  }
+  return cells;
+}
+
+const settingsOf = ({ out: _o, write: _w, json: _j, progress: _p, ...rest }: BenchOptions): Settings => rest;
+
+/** Runs the whole benchmark; every process it starts is stopped before it returns or throws. */
+export async function runBench(options: BenchOptions, observer: Observer = {}, signal?: AbortSignal, stamp = fileStamp()): Promise<BenchResult> {
+  const started = Date.now();
+  const machine = describeMachine();
+  const { chosen, skipped } = selectTargets(options.strategies);
+  const notes: string[] = [];
+  for (const s of skipped) notes.push(`${s.name} skipped: ${s.why}.`);
+  for (const n of notes) observer.note?.(n);
+  if (chosen.length === 0) throw new Error('no strategy to run');
+  if (options.passes.includes('load') && !chosen.some((t) => t.key === 'baseline')) {
+    notes.push('The baseline was not run, so there are no ratios.');
+  }
+  if (options.cpuProf) notes.push('The load pass ran under --cpu-prof: its figures are slower than an unprofiled run.');
+
+  const cells = plan(options, chosen);
+  const runs: BenchResult['runs'] = { load: [], sweep: [], crash: [] };
+  const profileDirs: { target: string; dir: string }[] = [];
+  let sink: SinkClient | undefined;
+  let currentLoad: RunningLoad | undefined;
+  const onAbort = () => currentLoad?.stop();
+  signal?.addEventListener('abort', onAbort);
+
+  // Remaining-time estimate: the planned times, scaled by how the finished runs compared with their plan.
+  let doneEstimate = 0;
+  let doneActual = 0;
+  const eta = (index: number, cellStarted: number) => {
+    const scale = doneEstimate > 0 ? Math.min(3, Math.max(0.5, doneActual / doneEstimate)) : 1;
+    const rest = cells.slice(index + 1).reduce((sum, c) => sum + c.estimateMs, 0);
+    const current = Math.max(0, cells[index]!.estimateMs - (Date.now() - cellStarted));
+    return Math.round((rest + current) * scale);
+  };
+
+  try {
+    sink = await startSinkProcess(({ entry, ipc }) => spawnEntry({ name: 'sink', entry, env: {}, ipc }));
+    const faults = { drop: options.sinkDrop, duplicate: options.sinkDuplicate };
+    if (faults.drop.length + faults.duplicate.length > 0) {
+      notes.push(`Self-test: the sink dropped request numbers [${faults.drop.join(', ')}] and duplicated [${faults.duplicate.join(', ')}] of every run.`);
+    }
+
+    for (const [index, cell] of cells.entries()) {
+      signal?.throwIfAborted();
+      const cellStarted = Date.now();
+      const prefix = `${cell.pass[0]}${index + 1}`;
+      const report = (phase: ProgressEvent['phase'], extra: Partial<ProgressEvent> = {}) =>
+        observer.progress?.({
+          step: index + 1,
+          steps: cells.length,
+          pass: cell.pass,
+          target: cell.target.name,
+          ...(cell.round === undefined ? {} : { round: cell.round }),
+          phase,
+          etaMs: eta(index, cellStarted),
+          ...extra,
+        });
+
+      report('starting');
+      await sink.reset();
+      const latencyMs = cell.pass === 'sweep' ? options.sweepLatenciesMs[0]! : options.latencyMs;
+      await sink.configure({ latencyMs, ...faults });
+      let nodeArgs: string[] = [];
+      if (options.cpuProf && cell.pass === 'load') {
+        const dir = path.resolve(ROOT, options.out, stamp, 'profiles', `${cell.target.name}-r${cell.round}`);
+        await mkdir(dir, { recursive: true });
+        profileDirs.push({ target: cell.target.name, dir });
+        nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+      }
+      const run = await startTarget(cell.target, { smtpUrl: sink.url, nodeArgs });
+      try {
+        if (cell.pass === 'load') runs.load.push(await loadCell(run, cell, prefix, options, sink, report, signal, (l) => (currentLoad = l)));
+        else if (cell.pass === 'crash') runs.crash.push(await crashCell(run, prefix, options, sink, report, signal, (l) => (currentLoad = l)));
+        else runs.sweep.push(...(await sweepCell(run, prefix, options, sink, report, signal, (l) => (currentLoad = l))));
+      } finally {
+        currentLoad = undefined;
+        report('stopping');
+        await stopTarget(run);
+      }
+      doneEstimate += cell.estimateMs;
+      doneActual += Date.now() - cellStarted;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await sink?.close().catch(() => {});
+    await stopAll(2000);
+  }
+
+  addRatios(runs.load);
+  machine.loadAverage.end = endLoadAverage();
+  const profiles = options.cpuProf ? await summarizeProfiles(profileDirs) : [];
+  return {
+    schema: 1,
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationS: Math.round((Date.now() - started) / 1000),
+    machine,
+    settings: settingsOf(options),
+    targets: chosen.map((t) => t.name),
+    skipped,
+    runs,
+    queue: null,
+    profiles,
+    notes,
+  };
+}
+
+type Report = (phase: ProgressEvent['phase'], extra?: Partial<ProgressEvent>) => void;
+type Track = (load: RunningLoad) => void;
+
+async function loadCell(run: TargetRun, cell: Cell, prefix: string, options: BenchOptions, sink: SinkClient, report: Report, signal: AbortSignal | undefined, track: Track): Promise<LoadRun> {
+  const load = startLoad({ url: run.url, connections: options.connections, durationS: options.duration, rate: 0, prefix });
+  track(load);
+  report('load', { phaseEndsAt: Date.now() + options.duration * 1000 });
+  const record = await load.done;
+  signal?.throwIfAborted();
+  const { delivery, drained } = await settle(run, record, options.drainTimeout, sink, report, signal);
+  return {
+    round: cell.round!,
+    target: run.target.name,
+    prefix,
+    startupMs: run.startupMs,
+    http: record.http,
+    ratio: null,
+    delivery: run.target.sends ? delivery : null,
+    drain: drained,
+  };
+}
+
+async function crashCell(run: TargetRun, prefix: string, options: BenchOptions, sink: SinkClient, report: Report, signal: AbortSignal | undefined, track: Track): Promise<CrashRun> {
+  const load = startLoad({ url: run.url, connections: options.connections, durationS: options.duration, rate: options.crashRate, prefix });
+  track(load);
+  const loadStarted = Date.now();
+  const loadEnds = loadStarted + options.duration * 1000;
+  report('load', { phaseEndsAt: loadStarted + (options.duration * 1000) / 2 });
+  await Promise.race([load.done, new Promise((r) => setTimeout(r, (options.duration * 1000) / 2))]);
+  signal?.throwIfAborted();
+  report('crash', { phaseEndsAt: loadEnds });
+  const outcome = await crash(run, loadStarted);
+  report('load', { phaseEndsAt: loadEnds });
+  const record = await load.done;
+  signal?.throwIfAborted();
+  const { delivery, drained } = await settle(run, record, options.crashDrainTimeout, sink, report, signal);
+  return { target: run.target.name, prefix, http: record.http, delivery, drain: drained, crash: outcome };
+}
+
+async function sweepCell(run: TargetRun, prefix: string, options: BenchOptions, sink: SinkClient, report: Report, signal: AbortSignal | undefined, track: Track): Promise<SweepRun[]> {
+  const out: SweepRun[] = [];
+  for (const [i, latencyMs] of options.sweepLatenciesMs.entries()) {
+    signal?.throwIfAborted();
+    await sink.configure({ latencyMs });
+    const load = startLoad({ url: run.url, connections: options.sweepConnections, durationS: options.sweepDuration, rate: options.sweepRate, prefix: `${prefix}x${i}` });
+    track(load);
+    report('load', { latencyMs, phaseEndsAt: Date.now() + options.sweepDuration * 1000 });
+    const record = await load.done;
+    out.push({ target: run.target.name, latencyMs, http: record.http });
+  }
+  return out;
+}
+
+/** Drain, then read the sink's ledger for this run and count. */
+async function settle(run: TargetRun, record: LoadRecord, timeoutS: number, sink: SinkClient, report: Report, signal?: AbortSignal) {
+  report('drain', { phaseEndsAt: record.endedAt + timeoutS * 1000 });
+  const drained = run.target.sends
+    ? await drain(run.url, sink, timeoutS * 1000, record.endedAt, signal)
+    : { drained: true, ms: 0, pendingAtEnd: 0 };
+  const ledger = await sink.ledger(`${record.prefix}-`);
+  return { drained, delivery: account(record, ledger, drained.drained, drained.pendingAtEnd) };
+}
+
+function addRatios(load: LoadRun[]): void {
+  for (const r of load) {
+    const base = load.find((b) => b.round === r.round && b.target === '0-baseline');
+    r.ratio = base && base.http.reqPerSec > 0 ? r.http.reqPerSec / base.http.reqPerSec : null;
+  }
+}
+
+/** A file-name-safe UTC timestamp: 2026-11-29T04-51-07Z. */
+export function fileStamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}

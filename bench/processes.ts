@@ -1,0 +1,179 @@
+// Every process the benchmark starts goes through here, so that every one of
+// them is gone when the benchmark ends - normally, on an error, or on Ctrl-C.
+//
+// Each child is started in its own process group (detached) so that one
+// signal to the group also reaches what it started itself (cluster workers,
+// a private redis-server), and so that Ctrl-C in the terminal reaches only the
+// harness, which then stops its children in order instead of all at once.
+//
+// The harness is also the load generator, so it must not spend its CPU on the
+// children's logs: a strategy logs a line per email, and only two kinds of
+// line matter here ("listening", "child online"). Lines are JSON-parsed only
+// when they contain one of the wanted words.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
+import path from 'node:path';
+import { ROOT } from './targets.ts';
+
+export interface LogLine {
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export interface Proc {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  /** Parsed lines that contained a watched word, in order. */
+  lines: LogLine[];
+  /** The last raw lines of output, for error messages. */
+  tail: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  isRunning(): boolean;
+  waitForLine(predicate: (line: LogLine) => boolean, timeoutMs: number, what: string): Promise<LogLine>;
+}
+
+const live = new Set<Proc>();
+
+/** Words that make a line worth parsing. */
+const WATCHED = ['listening', 'child online', '"level":50', '"level":60'];
+const TAIL = 30;
+
+export interface SpawnOptions {
+  name: string;
+  entry: string;
+  env: Record<string, string | undefined>;
+  nodeArgs?: string[];
+  ipc?: boolean;
+}
+
+export function spawnEntry({ name, entry, env, nodeArgs = [], ipc = false }: SpawnOptions): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.resolve(ROOT, entry)], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])],
+    detached: true,
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${entry}`);
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  const lines: LogLine[] = [];
+  const tail: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) {
+    let rest = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const text = rest + chunk;
+      const end = text.lastIndexOf('\n');
+      if (end === -1) {
+        rest = text;
+        return;
+      }
+      rest = text.slice(end + 1);
+      const complete = text.slice(0, end);
+      const parts = complete.split('\n');
+      tail.push(...parts.slice(-TAIL));
+      if (tail.length > TAIL) tail.splice(0, tail.length - TAIL);
+      if (!WATCHED.some((w) => complete.includes(w))) return;
+      for (const raw of parts) {
+        if (!WATCHED.some((w) => raw.includes(w))) continue;
+        try {
+          const line = JSON.parse(raw) as LogLine;
+          lines.push(line);
+          events.emit('line', line);
+        } catch {
+          // not JSON (a stray print): it stays in the tail
+        }
+      }
+    });
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      live.delete(proc);
+      events.emit('exit');
+      resolve({ code, signal });
+    }),
+  );
+  const proc: Proc = {
+    name,
+    pid: child.pid,
+    child,
+    lines,
+    tail,
+    exited,
+    isRunning: () => child.exitCode === null && child.signalCode === null,
+    async waitForLine(predicate, timeoutMs, what) {
+      const seen = lines.find(predicate);
+      if (seen) return seen;
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), timeoutMs);
+      try {
+        for (;;) {
+          const [line] = (await Promise.race([
+            once(events, 'line', { signal: ac.signal }),
+            once(events, 'exit', { signal: ac.signal }).then(() => {
+              throw new Error('the process exited');
+            }),
+          ])) as [LogLine];
+          if (predicate(line)) return line;
+        }
+      } catch (err) {
+        const why = ac.signal.aborted ? `timed out after ${timeoutMs} ms` : (err as Error).message;
+        throw new Error(`${name}: ${why} waiting for ${what}. Last output:\n${tail.slice(-15).join('\n')}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+  live.add(proc);
+  return proc;
+}
+
+/** Signals the whole process group; false when nothing was left to signal. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * SIGTERM first, so a supervisor can stop its own children and a private
+ * Redis can remove its files; SIGKILL to the whole group after `graceMs`, and
+ * to the group once more afterwards for anything the leader left behind.
+ */
+export async function stopProc(proc: Proc, graceMs = 5000): Promise<void> {
+  if (proc.isRunning()) {
+    proc.child.kill('SIGTERM');
+    const timer = setTimeout(() => signalGroup(proc.pid, 'SIGKILL'), graceMs);
+    try {
+      await proc.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  signalGroup(proc.pid, 'SIGKILL');
+}
+
+/** Every process started and not yet seen to exit. */
+export const liveProcs = (): Proc[] => [...live];
+
+export async function stopAll(graceMs = 5000): Promise<void> {
+  await Promise.all(liveProcs().map((p) => stopProc(p, graceMs)));
+}
+
+/** Last resort from a synchronous 'exit' handler: no waiting, no grace. */
+export function killAllNow(): void {
+  for (const p of live) signalGroup(p.pid, 'SIGKILL');
+}

@@ -1,0 +1,80 @@
+// Where the CPU went: a summary of the .cpuprofile files that `node
+// --cpu-prof` writes when a profiled process exits. Self time is grouped by
+// where the code lives (a Node core module, an npm package, a file of this
+// repo), which answers "what does the accept path spend its time on" without
+// opening a flame graph.
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ROOT } from './targets.ts';
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string }; hitCount?: number }[];
+  samples?: number[];
+  timeDeltas?: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface ProfileSummary {
+  target: string;
+  file: string;
+  /** CPU time the process was busy (not idle), ms. */
+  busyMs: number;
+  /** Biggest groups by self time, as a share of busy time. */
+  top: { where: string; ms: number; share: number }[];
+}
+
+/** "node:_http_server", "npm:pino", "shared/http.ts", "(garbage collector)"... */
+export function groupOf(functionName: string, url: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
+  const nodeInternal = /^node:(?:internal\/)?([^/]+)/.exec(url);
+  if (nodeInternal) return `node:${nodeInternal[1]}`;
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return `npm:${pkg[1]}`;
+  const file = url.startsWith('file://') ? new URL(url).pathname : url;
+  return path.isAbsolute(file) ? path.relative(ROOT, file) : file;
+}
+
+export function summarizeProfile(profile: CpuProfile, target: string, file: string, top = 8): ProfileSummary {
+  const byNode = new Map<number, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  // Each sample's time is the delta to the next sample (the last one gets none).
+  for (let i = 0; i < samples.length; i++) {
+    const us = deltas[i + 1] ?? 0;
+    byNode.set(samples[i]!, (byNode.get(samples[i]!) ?? 0) + us);
+  }
+  const groups = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const us = byNode.get(node.id) ?? 0;
+    if (us === 0) continue;
+    const where = groupOf(node.callFrame.functionName, node.callFrame.url);
+    groups.set(where, (groups.get(where) ?? 0) + us);
+  }
+  groups.delete('(idle)');
+  const busyUs = [...groups.values()].reduce((a, b) => a + b, 0);
+  return {
+    target,
+    file,
+    busyMs: Math.round(busyUs / 1000),
+    top: [...groups.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([where, us]) => ({ where, ms: Math.round(us / 1000), share: busyUs > 0 ? us / busyUs : 0 })),
+  };
+}
+
+export async function summarizeProfiles(dirs: { target: string; dir: string }[]): Promise<ProfileSummary[]> {
+  const out: ProfileSummary[] = [];
+  for (const { target, dir } of dirs) {
+    // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main
+    // thread; the others are tsx's loader thread, which only compiles at start.
+    const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+    for (const f of files) {
+      const full = path.join(dir, f);
+      const profile = JSON.parse(await readFile(full, 'utf8')) as CpuProfile;
+      out.push(summarizeProfile(profile, target, path.relative(ROOT, full)));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,431 @@
+// From raw runs to what people read: per-target summaries (medians with
+// min-max over rounds), the terminal tables, the Markdown report with its
+// charts, and the short table the README quotes. Everything here is a pure
+// function of a results file, so `npm run bench:doc` can redraw an old run.
+import { crashChart, latencyChart, throughputChart } from './charts.ts';
+import { machineLine } from './machine.ts';
+import { spread, type Spread } from './numbers.ts';
+import type { BenchResult, LoadRun, Settings } from './orchestrator.ts';
+
+/** The issue's speed goal for the accept path of strategies 2-5. */
+export const GOAL = { ratio: 0.6, p99Ms: 20 } as const;
+const GOAL_TARGETS = ['2-fire-and-forget', '3-cluster-ipc', '4-redis-queue', '5-multi-worker'];
+
+export interface LoadSummary {
+  target: string;
+  rounds: number;
+  reqPerSec: Spread | null;
+  ratio: Spread | null;
+  p50: Spread | null;
+  p97_5: Spread | null;
+  p99: Spread | null;
+  max: Spread | null;
+  non2xx: number;
+  errors: number;
+  sends: boolean;
+  accepted: Spread | null;
+  delivered: Spread | null;
+  lost: Spread | null;
+  unfinished: Spread | null;
+  duplicates: Spread | null;
+  emailsPerSec: Spread | null;
+  e2eP50: Spread | null;
+  e2eP99: Spread | null;
+  drainMs: Spread | null;
+  /** Every round drained before its deadline. */
+  drainedAll: boolean;
+  goal: 'met' | 'missed' | null;
+}
+
+export function summarizeLoad(result: BenchResult): LoadSummary[] {
+  return result.targets
+    .map((target) => result.runs.load.filter((r) => r.target === target))
+    .filter((runs) => runs.length > 0)
+    .map((runs) => {
+      const of = (f: (r: LoadRun) => number | null | undefined) => spread(runs.map(f).filter((v): v is number => typeof v === 'number'));
+      const target = runs[0]!.target;
+      const sends = runs.some((r) => r.delivery !== null);
+      const ratio = of((r) => r.ratio);
+      const p99 = of((r) => r.http.latencyMs.p99);
+      const goal = !GOAL_TARGETS.includes(target) || !ratio || !p99 ? null : ratio.median >= GOAL.ratio && p99.median < GOAL.p99Ms ? 'met' : 'missed';
+      return {
+        target,
+        rounds: runs.length,
+        reqPerSec: of((r) => r.http.reqPerSec),
+        ratio,
+        p50: of((r) => r.http.latencyMs.p50),
+        p97_5: of((r) => r.http.latencyMs.p97_5),
+        p99,
+        max: of((r) => r.http.latencyMs.max),
+        non2xx: runs.reduce((s, r) => s + r.http.non2xx, 0),
+        errors: runs.reduce((s, r) => s + r.http.errors, 0),
+        sends,
+        accepted: of((r) => r.delivery?.accepted ?? r.http.statusCodes['202'] ?? null),
+        delivered: of((r) => r.delivery?.delivered),
+        lost: of((r) => r.delivery?.lost),
+        unfinished: of((r) => r.delivery?.unfinished),
+        duplicates: of((r) => r.delivery?.duplicates),
+        emailsPerSec: of((r) => r.delivery?.emailsPerSec),
+        e2eP50: of((r) => r.delivery?.endToEndMs?.p50),
+        e2eP99: of((r) => r.delivery?.endToEndMs?.p99),
+        drainMs: of((r) => (r.delivery ? r.drain.ms : null)),
+        drainedAll: runs.every((r) => r.drain.drained),
+        goal,
+      };
+    });
+}
+
+// ---------------------------------------------------------------- formatting
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const fixed = (digits: number) => (n: number) => n.toFixed(digits);
+const ms = (n: number) => `${Math.round(n).toLocaleString('en-US')}`;
+const secs = (n: number) => `${(n / 1000).toFixed(1)} s`;
+
+/** "6,088 (5,901-6,310)": the median, and the range when there was more than one round. */
+export function show(s: Spread | null, f: (n: number) => string = int): string {
+  if (!s) return '-';
+  return s.n > 1 && f(s.min) !== f(s.max) ? `${f(s.median)} (${f(s.min)}-${f(s.max)})` : f(s.median);
+}
+
+interface Table {
+  headers: string[];
+  rows: string[][];
+  /** Columns to right-align (numbers). */
+  right?: boolean[];
+}
+
+export function textTable({ headers, rows, right = [] }: Table): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function markdownTable({ headers, rows, right = [] }: Table): string {
+  const cell = (c: string) => c.replace(/\|/g, '\\|');
+  return [
+    `| ${headers.map(cell).join(' | ')} |`,
+    `|${headers.map((_, i) => (right[i] ? '---:' : '---')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------- tables
+
+export function loadTable(result: BenchResult): Table {
+  return {
+    headers: ['strategy', 'req/s', 'x baseline', 'p50 ms', 'p97.5 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', `goal (>=${GOAL.ratio}x, p99<${GOAL.p99Ms})`],
+    right: [false, true, true, true, true, true, true, true, true, false],
+    rows: summarizeLoad(result).map((s) => [
+      s.target,
+      show(s.reqPerSec),
+      show(s.ratio, fixed(2)),
+      show(s.p50, ms),
+      show(s.p97_5, ms),
+      show(s.p99, ms),
+      show(s.max, ms),
+      int(s.non2xx),
+      int(s.errors),
+      s.goal ?? '',
+    ]),
+  };
+}
+
+export function deliveryTable(result: BenchResult): Table {
+  return {
+    headers: ['strategy', 'accepted', 'delivered', 'lost', 'unfinished', 'duplicates', 'emails/s', 'e2e p50 ms', 'e2e p99 ms', 'drain'],
+    right: [false, true, true, true, true, true, true, true, true, true],
+    rows: summarizeLoad(result)
+      .filter((s) => s.sends)
+      .map((s) => [
+        s.target,
+        show(s.accepted),
+        show(s.delivered),
+        show(s.lost),
+        show(s.unfinished),
+        show(s.duplicates),
+        show(s.emailsPerSec),
+        show(s.e2eP50, ms),
+        show(s.e2eP99, ms),
+        s.drainMs ? `${show(s.drainMs, secs)}${s.drainedAll ? '' : ' (deadline)'}` : '-',
+      ]),
+  };
+}
+
+export function sweepTable(result: BenchResult): Table {
+  const latencies = [...new Set(result.runs.sweep.map((r) => r.latencyMs))].sort((a, b) => a - b);
+  return {
+    headers: ['strategy', ...latencies.map((l) => `sink ${l} ms: p50 / p99`)],
+    right: [false, ...latencies.map(() => true)],
+    rows: result.targets
+      .filter((t) => result.runs.sweep.some((r) => r.target === t))
+      .map((t) => [
+        t,
+        ...latencies.map((l) => {
+          const r = result.runs.sweep.find((x) => x.target === t && x.latencyMs === l);
+          return r ? `${ms(r.http.latencyMs.p50)} / ${ms(r.http.latencyMs.p99)}` : '-';
+        }),
+      ]),
+  };
+}
+
+export function crashTable(result: BenchResult): Table {
+  return {
+    headers: ['strategy', 'killed', 'back after', 'accepted', 'delivered', 'lost', 'duplicates', 'delivered w/o 2xx', 'unfinished', 'drain'],
+    right: [false, false, true, true, true, true, true, true, true, true],
+    rows: result.runs.crash.map((r) => [
+      r.target,
+      r.crash.error ? `${r.crash.kind} (failed: ${r.crash.error.split('\n')[0]!.slice(0, 60)})` : `${r.crash.kind} pid ${r.crash.killedPid}`,
+      r.crash.restartMs === null ? 'never' : secs(r.crash.restartMs),
+      int(r.delivery.accepted),
+      int(r.delivery.delivered),
+      int(r.delivery.lost),
+      int(r.delivery.duplicates),
+      int(r.delivery.deliveredWithout2xx),
+      int(r.delivery.unfinished),
+      `${secs(r.drain.ms)}${r.drain.drained ? '' : ' (deadline)'}`,
+    ]),
+  };
+}
+
+// ---------------------------------------------------------------- lessons
+
+export interface Lesson {
+  claim: string;
+  verdict: 'yes' | 'no' | 'not measured';
+  evidence: string;
+}
+
+/** The talk's lessons, each checked against this run's figures. */
+export function lessons(result: BenchResult): Lesson[] {
+  const out: Lesson[] = [];
+  const load = summarizeLoad(result);
+  const crashOf = (t: string) => result.runs.crash.find((r) => r.target === t);
+  const sweepOf = (t: string) => result.runs.sweep.filter((r) => r.target === t).sort((a, b) => a.latencyMs - b.latencyMs);
+  const missing = (claim: string, what: string) => out.push({ claim, verdict: 'not measured', evidence: what });
+
+  const s1 = sweepOf('1-foreground');
+  if (s1.length >= 2) {
+    // "Follows": at every sink latency the client waits at least that long (ms granularity allowed for).
+    const follows = s1.every((r) => r.http.latencyMs.p50 >= r.latencyMs * 0.95);
+    out.push({
+      claim: "1's response time follows the SMTP latency",
+      verdict: follows ? 'yes' : 'no',
+      evidence: s1.map((r) => `p50 ${ms(r.http.latencyMs.p50)} ms at sink ${r.latencyMs} ms`).join(', '),
+    });
+  } else missing("1's response time follows the SMTP latency", 'needs the sweep with strategy 1');
+
+  const others = result.targets.filter((t) => GOAL_TARGETS.includes(t) && sweepOf(t).length >= 2);
+  if (others.length > 0) {
+    const evidence = others.map((t) => {
+      const s = sweepOf(t);
+      return { t, lo: s[0]!, hi: s[s.length - 1]! };
+    });
+    const flat = evidence.every(({ lo, hi }) => hi.http.latencyMs.p50 - lo.http.latencyMs.p50 < 0.1 * (hi.latencyMs - lo.latencyMs) + 5);
+    out.push({
+      claim: 'the others stay flat',
+      verdict: flat ? 'yes' : 'no',
+      evidence: evidence.map(({ t, lo, hi }) => `${t} p50 ${ms(lo.http.latencyMs.p50)} -> ${ms(hi.http.latencyMs.p50)} ms`).join('; '),
+    });
+  } else missing('the others stay flat', 'needs the sweep with strategies 2-5');
+
+  const c1 = crashOf('1-foreground');
+  const l1 = load.find((s) => s.target === '1-foreground');
+  if (c1 || l1) {
+    const lost = (c1?.delivery.lost ?? 0) + (l1?.lost?.max ?? 0);
+    out.push({
+      claim: '1 never answers 2xx for an email that was not sent',
+      verdict: lost === 0 ? 'yes' : 'no',
+      evidence: `${lost} accepted and not delivered${c1 ? `, crash included (${int(c1.delivery.deliveredWithout2xx)} sent without a 2xx: the client would retry)` : ''}`,
+    });
+  } else missing('1 never answers 2xx for an email that was not sent', 'strategy 1 not run');
+
+  const losesOnCrash = (t: string, claim: string) => {
+    const c = crashOf(t);
+    if (!c) return missing(claim, `${t} not run in the crash pass`);
+    out.push({ claim, verdict: c.delivery.lost > 0 ? 'yes' : 'no', evidence: `${int(c.delivery.lost)} of ${int(c.delivery.accepted)} accepted emails lost` });
+  };
+  losesOnCrash('2-fire-and-forget', '2 loses in-flight mail on a crash');
+  losesOnCrash('3-cluster-ipc', "3 loses the worker's memory queue on a crash");
+
+  for (const t of ['4-redis-queue', '5-multi-worker']) {
+    const c = crashOf(t);
+    const claim = `${t.slice(0, 1)} loses nothing on a crash`;
+    if (!c) missing(claim, `${t} not run in the crash pass`);
+    else
+      out.push({
+        claim,
+        verdict: c.delivery.lost === 0 && c.delivery.unfinished === 0 ? 'yes' : 'no',
+        evidence: `${int(c.delivery.lost)} lost, ${int(c.delivery.unfinished)} unfinished, ${int(c.delivery.duplicates)} duplicated of ${int(c.delivery.accepted)}`,
+      });
+  }
+
+  const e4 = load.find((s) => s.target === '4-redis-queue')?.emailsPerSec;
+  const e5 = load.find((s) => s.target === '5-multi-worker')?.emailsPerSec;
+  const claim5 = `5 delivers many times more emails/s than 4 against a slow sink (${result.settings.latencyMs} ms)`;
+  if (e4 && e5 && e4.median > 0) {
+    const x = e5.median / e4.median;
+    out.push({ claim: claim5, verdict: x >= 3 ? 'yes' : 'no', evidence: `${int(e5.median)} vs ${int(e4.median)} emails/s (${x.toFixed(1)}x)` });
+  } else missing(claim5, 'needs strategies 4 and 5 in the load pass');
+
+  for (const s of load.filter((x) => x.goal !== null)) {
+    out.push({
+      claim: `${s.target}: accept path >= ${GOAL.ratio}x the baseline with p99 < ${GOAL.p99Ms} ms`,
+      verdict: s.goal === 'met' ? 'yes' : 'no',
+      evidence: `${show(s.ratio, fixed(2))}x, p99 ${show(s.p99, ms)} ms`,
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- documents
+
+/** The command that repeats this run. */
+export function commandLine(s: Settings): string {
+  const parts = ['npm run bench --'];
+  if (s.strategies.length > 0) parts.push(`--strategies ${s.strategies.join(',')}`);
+  parts.push(
+    `--passes ${s.passes.join(',')}`,
+    `--connections ${s.connections}`,
+    `--duration ${s.duration}`,
+    `--rounds ${s.rounds}`,
+    `--latency ${s.latencyMs}`,
+    `--sweep ${s.sweepLatenciesMs.join(',') || 'off'}`,
+    `--sweep-duration ${s.sweepDuration}`,
+    `--sweep-connections ${s.sweepConnections}`,
+    `--sweep-rate ${s.sweepRate}`,
+    `--crash-rate ${s.crashRate}`,
+    `--drain-timeout ${s.drainTimeout}`,
+    `--crash-drain-timeout ${s.crashDrainTimeout}`,
+  );
+  if (s.cpuProf) parts.push('--cpu-prof');
+  if (s.sinkDrop.length > 0) parts.push(`--sink-drop ${s.sinkDrop.join(',')}`);
+  if (s.sinkDuplicate.length > 0) parts.push(`--sink-duplicate ${s.sinkDuplicate.join(',')}`);
+  return parts.join(' ');
+}
+
+export const CHART_FILES = { latency: 'latency-vs-sink.svg', throughput: 'throughput.svg', crash: 'crash.svg' } as const;
+
+/** The SVG files of a result, by file name; only the charts it has data for. */
+export function charts(result: BenchResult): Record<string, string> {
+  const out: Record<string, string> = {};
+  const s = result.settings;
+  if (result.runs.sweep.length > 0) {
+    const series = result.targets
+      .map((target) => ({
+        target,
+        points: result.runs.sweep.filter((r) => r.target === target).map((r) => [r.latencyMs, r.http.latencyMs.p50] as [number, number]),
+      }))
+      .filter((x) => x.points.length > 0);
+    out[CHART_FILES.latency] = latencyChart(series, `${s.sweepRate > 0 ? `${s.sweepRate} req/s` : 'flat out'}, ${s.sweepConnections} connections, ${s.sweepDuration} s per point`);
+  }
+  const bars = summarizeLoad(result)
+    .filter((x) => x.ratio && x.target !== '0-baseline')
+    .map((x) => ({ target: x.target, median: x.ratio!.median, min: x.ratio!.min, max: x.ratio!.max, label: `${x.ratio!.median.toFixed(2)}x (${int(x.reqPerSec!.median)} req/s)` }));
+  if (bars.length > 0) {
+    out[CHART_FILES.throughput] = throughputChart(bars, GOAL.ratio, `${s.connections} connections, ${s.duration} s, ${s.rounds} interleaved round(s), sink latency ${s.latencyMs} ms`);
+  }
+  if (result.runs.crash.length > 0) {
+    out[CHART_FILES.crash] = crashChart(
+      result.runs.crash.map((r) => ({ target: r.target, accepted: r.delivery.accepted, lost: r.delivery.lost, duplicates: r.delivery.duplicates, unfinished: r.delivery.unfinished })),
+      `SIGKILL halfway through ${s.duration} s at ${s.crashRate > 0 ? `${s.crashRate} req/s` : 'full speed'}, sink latency ${s.latencyMs} ms`,
+    );
+  }
+  return out;
+}
+
+function profileSection(result: BenchResult): string[] {
+  if (result.profiles.length === 0) return [];
+  const lines = ['## Where the CPU goes (--cpu-prof, load pass)', ''];
+  lines.push('Self time of each profiled process (main thread), grouped by where the code lives; the busiest processes first.', '');
+  const rows = [...result.profiles]
+    .sort((a, b) => b.busyMs - a.busyMs)
+    .map((p) => [p.target, p.file.split('/').pop() ?? p.file, int(p.busyMs), p.top.slice(0, 6).map((t) => `${t.where} ${(t.share * 100).toFixed(0)}%`).join(', ')]);
+  lines.push(markdownTable({ headers: ['strategy', 'profile', 'busy ms', 'top self time'], rows, right: [false, false, true, false] }), '');
+  return lines;
+}
+
+export function markdownReport(result: BenchResult, chartFiles: string[]): string {
+  const s = result.settings;
+  const lines: string[] = [
+    `# Benchmark, ${result.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+    '',
+    `Machine: ${machineLine(result.machine)}`,
+    '',
+    `Command: \`${commandLine(s)}\` (${result.durationS} s)`,
+    '',
+  ];
+  if (result.notes.length > 0) lines.push(...result.notes.map((n) => `- ${n}`), '');
+  if (result.runs.load.length > 0) {
+    lines.push(
+      '## Load',
+      '',
+      `${s.connections} connections, ${s.duration} s per run, flat out, sink latency ${s.latencyMs} ms; ${s.rounds} round(s), every target once per round, interleaved. Median (min-max) over rounds; "x baseline" compares each round with the baseline of the same round.`,
+      '',
+      markdownTable(loadTable(result)),
+      '',
+      '### Delivery in the load pass',
+      '',
+      `After the load, the harness waits up to ${s.drainTimeout} s for pending work; what is still pending then is "unfinished" (not lost).`,
+      '',
+      markdownTable(deliveryTable(result)),
+      '',
+    );
+  }
+  if (result.runs.sweep.length > 0) {
+    lines.push('## Response time vs sink latency', '', `${s.sweepRate > 0 ? `${s.sweepRate} req/s` : 'Flat out'}, ${s.sweepConnections} connections, ${s.sweepDuration} s per sink latency, one process set per target.`, '', markdownTable(sweepTable(result)), '');
+  }
+  if (result.runs.crash.length > 0) {
+    lines.push(
+      '## Crash',
+      '',
+      `${s.crashRate > 0 ? `${s.crashRate} req/s` : 'Flat out'} for ${s.duration} s, sink latency ${s.latencyMs} ms; SIGKILL halfway; up to ${s.crashDrainTimeout} s to drain.`,
+      '',
+      markdownTable(crashTable(result)),
+      '',
+    );
+  }
+  for (const f of chartFiles) lines.push(`![${f.replace(/\.svg$/, '')}](${f})`, '');
+  lines.push('## The lessons, checked', '', markdownTable({ headers: ['claim', 'holds?', 'evidence'], rows: lessons(result).map((l) => [l.claim, l.verdict, l.evidence]) }), '');
+  lines.push(...profileSection(result));
+  lines.push('## Queue micro-benchmarks', '', result.queue === null ? '_Not part of this run: `npm run bench:queue` (ours vs BullMQ vs node-resque) writes this section once the queue library lands._' : '```json\n' + JSON.stringify(result.queue, null, 2) + '\n```', '');
+  return lines.join('\n');
+}
+
+export function terminalReport(result: BenchResult): string {
+  const parts = [`Machine: ${machineLine(result.machine)}`, `Command: ${commandLine(result.settings)}`, ...result.notes];
+  if (result.runs.load.length > 0) parts.push('', 'LOAD', textTable(loadTable(result)), '', 'DELIVERY (load pass)', textTable(deliveryTable(result)));
+  if (result.runs.sweep.length > 0) parts.push('', 'RESPONSE TIME vs SINK LATENCY (ms)', textTable(sweepTable(result)));
+  if (result.runs.crash.length > 0) parts.push('', 'CRASH', textTable(crashTable(result)));
+  parts.push('', 'LESSONS', textTable({ headers: ['claim', 'holds?', 'evidence'], rows: lessons(result).map((l) => [l.claim, l.verdict, l.evidence]) }));
+  return parts.join('\n') + '\n';
+}
+
+/** The compact table the README quotes (npm run bench:doc). */
+export function readmeTable(result: BenchResult): string {
+  const load = summarizeLoad(result);
+  const latencies = [...new Set(result.runs.sweep.map((r) => r.latencyMs))].sort((a, b) => a - b);
+  const lo = latencies[0];
+  const hi = latencies[latencies.length - 1];
+  const rows = result.targets.map((t) => {
+    const l = load.find((x) => x.target === t);
+    const c = result.runs.crash.find((x) => x.target === t);
+    const sweepAt = (lat: number | undefined) => result.runs.sweep.find((x) => x.target === t && x.latencyMs === lat)?.http.latencyMs.p50;
+    const a = sweepAt(lo);
+    const b = sweepAt(hi);
+    return [
+      t,
+      l ? show(l.reqPerSec) : '-',
+      l?.ratio ? show(l.ratio, fixed(2)) : '-',
+      l ? show(l.p99, ms) : '-',
+      l?.sends ? show(l.emailsPerSec) : '-',
+      a !== undefined && b !== undefined ? `${ms(a)} -> ${ms(b)}` : '-',
+      c ? `${int(c.delivery.lost)} / ${int(c.delivery.duplicates)}${c.delivery.unfinished > 0 ? ` (+${int(c.delivery.unfinished)} unfinished)` : ''}` : '-',
+    ];
+  });
+  return markdownTable({
+    headers: ['strategy', 'req/s', 'x baseline', 'p99 ms', 'emails/s', `p50 ms, sink ${lo ?? '?'} -> ${hi ?? '?'} ms`, 'crash: lost / duplicated'],
+    right: [false, true, true, true, true, true, true],
+    rows,
+  });
+}

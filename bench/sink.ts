@@ -1,0 +1,139 @@
+// The shared SMTP sink, in a process of its own, driven over IPC.
+//
+// Why not in the harness process: the harness is also the load generator.
+// The sink parses every message with a real MIME parser; in the same event
+// loop as autocannon, that work would delay autocannon's reading of responses
+// and add latency to every strategy that sends during the load - but not to
+// the baseline, which sends nothing. In its own process it competes for the
+// CPU like a real (if local) mail provider would, and autocannon's clock stays
+// honest. It is started once per benchmark and reset between runs; tracking
+// ids carry a per-run prefix, so a late message from an earlier run cannot be
+// counted in a later one.
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { isMain } from '../shared/main.ts';
+import { startSink, type SinkStats } from '../shared/smtp-sink.ts';
+import { ROOT } from './targets.ts';
+
+/** One tracking id as the sink saw it: how many times it was accepted and when first. */
+export type LedgerEntry = [id: string, count: number, firstAt: number];
+
+export interface SinkSettings {
+  latencyMs?: number;
+  /** Request numbers (the part after the last "-" of an id) to answer 250 and forget. */
+  drop?: number[];
+  /** Request numbers to count twice. */
+  duplicate?: number[];
+}
+
+type Command =
+  | { type: 'configure'; settings: SinkSettings }
+  | { type: 'reset' }
+  | { type: 'stats' }
+  | { type: 'ledger'; prefix: string };
+
+interface Envelope {
+  seq: number;
+  command: Command;
+}
+
+const requestNumber = (id: string | undefined) => (id === undefined ? NaN : Number(id.slice(id.lastIndexOf('-') + 1)));
+
+async function serve(): Promise<void> {
+  const sink = await startSink({ latencyMs: 0 });
+  let drop = new Set<number>();
+  let duplicate = new Set<number>();
+  sink.configure({
+    copies: (id) => {
+      const n = requestNumber(id);
+      return drop.has(n) ? 0 : duplicate.has(n) ? 2 : 1;
+    },
+  });
+
+  const handle = (command: Command): unknown => {
+    switch (command.type) {
+      case 'configure': {
+        const s = command.settings;
+        if (s.latencyMs !== undefined) sink.configure({ latencyMs: s.latencyMs });
+        if (s.drop) drop = new Set(s.drop);
+        if (s.duplicate) duplicate = new Set(s.duplicate);
+        return sink.stats();
+      }
+      case 'reset':
+        sink.reset();
+        return sink.stats();
+      case 'stats':
+        return sink.stats();
+      case 'ledger': {
+        const out: LedgerEntry[] = [];
+        for (const [id, count] of sink.deliveries()) {
+          if (!id.startsWith(command.prefix)) continue;
+          const first = sink.history(id).find((a) => a.outcome === 'accept');
+          out.push([id, count, first?.at ?? 0]);
+        }
+        return out;
+      }
+    }
+  };
+
+  process.on('message', (message: Envelope) => {
+    process.send!({ seq: message.seq, reply: handle(message.command) });
+  });
+  const stop = () => void sink.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // No orphans: if the harness goes away, so does its sink.
+  process.on('disconnect', stop);
+  process.send!({ ready: sink.url.href });
+}
+
+export interface SinkClient {
+  url: string;
+  pid: number;
+  configure(settings: SinkSettings): Promise<SinkStats>;
+  reset(): Promise<SinkStats>;
+  stats(): Promise<SinkStats>;
+  /** Every tracked id with this prefix the sink accepted. */
+  ledger(prefix: string): Promise<LedgerEntry[]>;
+  close(): Promise<void>;
+}
+
+/** Starts the sink process (tracked like every other child: see processes.ts) and waits until it listens. */
+export async function startSinkProcess(spawnTracked: (args: { entry: string; ipc: true }) => { child: ChildProcess; pid: number }): Promise<SinkClient> {
+  const { child, pid } = spawnTracked({ entry: path.relative(ROOT, import.meta.filename), ipc: true });
+  const [ready] = (await Promise.race([
+    once(child, 'message'),
+    once(child, 'exit').then(([code]) => {
+      throw new Error(`the sink process exited with ${String(code)} before it was ready`);
+    }),
+  ])) as [{ ready: string }];
+  let seq = 0;
+  const waiting = new Map<number, (reply: unknown) => void>();
+  child.on('message', (m: { seq: number; reply: unknown }) => {
+    waiting.get(m.seq)?.(m.reply);
+    waiting.delete(m.seq);
+  });
+  const ask = <T>(command: Command) =>
+    new Promise<T>((resolve, reject) => {
+      if (!child.connected) return reject(new Error('the sink process is gone'));
+      const n = ++seq;
+      waiting.set(n, resolve as (reply: unknown) => void);
+      child.send({ seq: n, command } satisfies Envelope);
+    });
+  return {
+    url: ready.ready,
+    pid,
+    configure: (settings) => ask({ type: 'configure', settings }),
+    reset: () => ask({ type: 'reset' }),
+    stats: () => ask({ type: 'stats' }),
+    ledger: (prefix) => ask({ type: 'ledger', prefix }),
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+if (isMain(import.meta.url)) await serve();
