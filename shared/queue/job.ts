@@ -1,0 +1,100 @@
+// A job as the worker sees it, and the JSON it travels as. The payload is
+// resque's {"class","queue","args"} with our extra fields after them (plain
+// resque readers ignore fields they do not know):
+//   id           job id (the email's tracking id for sendEmail)
+//   enqueued_at  ms since the epoch, for queue latency
+//   attempt      which attempt the next run is (absent = 1)
+// Key order matters in resque (a job is removed with LREM of its exact JSON),
+// so payloads are always built here, in this order, and acknowledged with the
+// exact string that was reserved - never re-encoded.
+
+export interface Job {
+  id: string | undefined;
+  class: string;
+  queue: string;
+  args: unknown[];
+  /** 1 on the first run. */
+  attempt: number;
+  enqueuedAt: number | undefined;
+  /** The exact string reserved: what ack, retry and fail remove from the processing list. */
+  payload: string;
+}
+
+export class InvalidPayloadError extends Error {
+  override name = 'InvalidPayloadError';
+}
+export class UnknownJobError extends Error {
+  override name = 'UnknownJobError';
+}
+
+export function encodePayload(queue: string, className: string, args: unknown[], id: string, enqueuedAt: number): string {
+  return JSON.stringify({ class: className, queue, args, id, enqueued_at: enqueuedAt });
+}
+
+/** Reads a reserved payload. Never throws: a bad one becomes a Job plus the error that fails it. */
+export function decodePayload(payload: string, queue: string): { job: Job; error?: InvalidPayloadError } {
+  const job: Job = { id: undefined, class: '', queue, args: [], attempt: 1, enqueuedAt: undefined, payload };
+  let data: unknown;
+  try {
+    data = JSON.parse(payload);
+  } catch (err) {
+    return { job, error: new InvalidPayloadError(`payload is not valid JSON (${(err as Error).message}): ${payload.slice(0, 200)}`) };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return { job, error: new InvalidPayloadError(`payload is not a JSON object: ${payload.slice(0, 200)}`) };
+  }
+  const d = data as Record<string, unknown>;
+  if (typeof d.id === 'string') job.id = d.id;
+  if (typeof d.enqueued_at === 'number') job.enqueuedAt = d.enqueued_at;
+  if (typeof d.attempt === 'number' && Number.isSafeInteger(d.attempt) && d.attempt > 0) job.attempt = d.attempt;
+  // Like node-resque: a missing args is no arguments, a single value is one argument.
+  job.args = Array.isArray(d.args) ? d.args : d.args === undefined ? [] : [d.args];
+  if (typeof d.class !== 'string' || d.class === '') {
+    return { job, error: new InvalidPayloadError(`payload has no "class": ${payload.slice(0, 200)}`) };
+  }
+  job.class = d.class;
+  return { job };
+}
+
+/** The payload of the next attempt: the same JSON with `attempt` raised (order kept). */
+export function nextAttemptPayload(job: Job): string {
+  const data = JSON.parse(job.payload) as Record<string, unknown>;
+  data.attempt = job.attempt + 1;
+  return JSON.stringify(data);
+}
+
+/** Exponential backoff with "equal jitter": half the delay fixed, half random, so retries of a burst spread out. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const full = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(full / 2 + (random() * full) / 2);
+}
+
+export interface FailureRecord {
+  worker: string;
+  queue: string;
+  /** The job as parsed; the raw string when it was not JSON. */
+  payload: unknown;
+  exception: string;
+  error: string;
+  backtrace: string[];
+  failed_at: string;
+}
+
+/** node-resque's failure shape, key for key, so its Queue#failed/removeFailed work on our records. */
+export function failureRecord(worker: string, job: Job, err: Error): FailureRecord {
+  let payload: unknown = job.payload;
+  try {
+    payload = JSON.parse(job.payload);
+  } catch {
+    // not JSON: keep the raw string so a person can see what arrived
+  }
+  return {
+    worker,
+    queue: job.queue,
+    payload,
+    exception: err.name || 'Error',
+    error: err.message,
+    backtrace: err.stack ? err.stack.split('\n').slice(1).map((l) => l.trim()) : [],
+    failed_at: new Date().toString(),
+  };
+}

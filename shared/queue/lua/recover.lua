@@ -1,0 +1,70 @@
+-- recover: hand the jobs of dead workers back. For each worker whose heartbeat
+-- deadline has passed (or the one named in ARGV[4], when a worker deregisters
+-- itself), move its processing list back to the HEAD of the right queues, oldest
+-- job first, then delete its resque registration and keys. One script, so a
+-- crash of the recovering process cannot leave a job in neither place.
+--
+-- KEYS[1]  <ns>:heartbeats   zset worker -> deadline (Redis ms)
+-- KEYS[2]  <ns>:workers      set "<worker>:<queues>"
+-- KEYS[3]  <ns>:queues       set of queue names
+-- KEYS[4]  <ns>:failed
+-- KEYS[5]  <ns>:stat:failed
+-- ARGV[1]  key prefix "<ns>:" (queue, processing, job and worker keys are built
+--          from it: fine on one Redis, not on Redis Cluster - like resque itself)
+-- ARGV[2]  most workers to recover in this call
+-- ARGV[3]  "failed_at" text for a payload with no readable queue
+-- ARGV[4]  one worker name to deregister now, or "" for every dead worker
+-- Returns a flat array {worker, jobs moved, ...}.
+local p = ARGV[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local names
+if ARGV[4] ~= '' then
+  names = { ARGV[4] }
+else
+  names = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+end
+local members = redis.call('SMEMBERS', KEYS[2])
+local out = {}
+for _, name in ipairs(names) do
+  local regs = {}
+  for _, m in ipairs(members) do
+    if string.sub(m, 1, #name + 1) == name .. ':' then regs[#regs + 1] = m end
+  end
+  -- A payload without a "queue" field (Ruby resque's shape) goes to the worker's first queue.
+  local fallback = regs[1] and string.match(string.sub(regs[1], #name + 2), '^[^,]+') or nil
+  local processing = p .. 'processing:' .. name
+  local moved = 0
+  while true do
+    -- From the tail, pushed on the head: the oldest job ends first in line.
+    local payload = redis.call('RPOP', processing)
+    if not payload then break end
+    local ok, job = pcall(cjson.decode, payload)
+    if not ok or type(job) ~= 'table' then job = {} end
+    local q = fallback
+    if type(job.queue) == 'string' and job.queue ~= '' then q = job.queue end
+    if q then
+      redis.call('LPUSH', p .. 'queue:' .. q, payload)
+      redis.call('SADD', KEYS[3], q)
+      if redis.call('LLEN', p .. 'wake:' .. q) == 0 then redis.call('RPUSH', p .. 'wake:' .. q, '1') end
+      if type(job.id) == 'string' and redis.call('EXISTS', p .. 'job:' .. job.id) == 1 then
+        redis.call('HSET', p .. 'job:' .. job.id, 'state', 'queued', 'updated_at', now)
+      end
+    else
+      redis.call('RPUSH', KEYS[4], cjson.encode({ worker = name, queue = '', payload = payload,
+        exception = 'RecoveryError', error = 'payload of a dead worker names no queue',
+        backtrace = {}, failed_at = ARGV[3] }))
+      redis.call('INCR', KEYS[5])
+    end
+    moved = moved + 1
+  end
+  for _, reg in ipairs(regs) do
+    redis.call('DEL', p .. 'worker:' .. reg, p .. 'worker:' .. reg .. ':started')
+    redis.call('SREM', KEYS[2], reg)
+  end
+  redis.call('DEL', p .. 'worker:ping:' .. name, p .. 'stat:processed:' .. name, p .. 'stat:failed:' .. name)
+  redis.call('ZREM', KEYS[1], name)
+  out[#out + 1] = name
+  out[#out + 1] = moved
+end
+return out

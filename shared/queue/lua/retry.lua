@@ -1,0 +1,28 @@
+-- retry: a job failed and has attempts left. Move it, in one step, from the
+-- processing list to resque's delayed schedule, with its attempt count raised.
+--
+-- KEYS[1]  <ns>:processing:<worker>
+-- KEYS[2]  <ns>:delayed_queue_schedule
+-- KEYS[3]  <ns>:delayed:<second>
+-- KEYS[4]  <ns>:timestamps:<new payload>
+-- KEYS[5]  <ns>:job:<id>   status hash (any key when the job has no id)
+-- ARGV[1]  payload as reserved
+-- ARGV[2]  payload for the next attempt
+-- ARGV[3]  the unix second it is due
+-- ARGV[4]  status TTL in ms (0 = keep no status)
+-- ARGV[5]  now, ms
+-- ARGV[6]  attempts made so far
+-- ARGV[7]  error message
+-- ARGV[8]  run at, ms
+-- Returns 1, or 0 if the job was no longer reserved (recovery handed it back).
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[3], ARGV[2])
+redis.call('SADD', KEYS[4], 'delayed:' .. ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[3])
+local ttl = tonumber(ARGV[4])
+if ttl > 0 and redis.call('EXISTS', KEYS[5]) == 1 then
+  redis.call('HSET', KEYS[5], 'state', 'delayed', 'attempts', ARGV[6], 'error', ARGV[7],
+    'updated_at', ARGV[5], 'run_at', ARGV[8])
+  redis.call('PEXPIRE', KEYS[5], ttl)
+end
+return 1

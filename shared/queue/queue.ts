@@ -1,0 +1,159 @@
+// The producer side: enqueue now, at a time or after a delay (the talk's API,
+// node-resque's argument order), and read what is there: job status, stats,
+// failed jobs (retry or remove them). A Queue holds no connection of its own:
+// it uses the client it is given, which the web process shares with nothing
+// else and a worker process shares with its Worker and Scheduler.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { defaults } from './defaults.ts';
+import { encodePayload, type FailureRecord } from './job.ts';
+import { keys, type Keys } from './keys.ts';
+import { pipeline, queueOn, run } from './scripts.ts';
+import { readStats, type QueueStats } from './stats.ts';
+
+export interface QueueOptions {
+  redis: Redis;
+  namespace?: string;
+  /** How long a job's status is kept after its last change; 0 = keep none (and no duplicate-id check). */
+  statusTtlMs?: number;
+}
+
+export interface EnqueueOptions {
+  /** Job id; a UUID when left out. An id that still has a status is not enqueued twice. */
+  id?: string;
+}
+
+export type JobState = 'queued' | 'delayed' | 'working' | 'succeeded' | 'failed';
+
+export interface JobStatus {
+  id: string;
+  state: JobState;
+  queue: string;
+  class: string;
+  /** Attempts started so far (0 while it waits for its first run). */
+  attempts: number;
+  /** The error of the last failed attempt, if any. */
+  error: string | undefined;
+  enqueuedAt: number;
+  updatedAt: number;
+  /** When a delayed job (or the next retry) is due, ms. */
+  runAt: number | undefined;
+}
+
+export class Queue {
+  readonly redis: Redis;
+  readonly keys: Keys;
+  private readonly statusTtlMs: number;
+
+  constructor(options: QueueOptions) {
+    this.redis = options.redis;
+    this.keys = keys(options.namespace);
+    this.statusTtlMs = options.statusTtlMs ?? defaults.statusTtlMs;
+  }
+
+  /** Adds a job to the tail of `queue`; resolves with its id once Redis has it. */
+  async enqueue(queue: string, className: string, args: unknown[] = [], options: EnqueueOptions = {}): Promise<string> {
+    const id = options.id ?? randomUUID();
+    const now = Date.now();
+    const k = this.keys;
+    await run(this.redis, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), k.job(id)], [
+      queue, encodePayload(queue, className, args, id, now), this.statusTtlMs, now, className, id,
+    ]);
+    return id;
+  }
+
+  /** Many jobs of one class in one round trip (each still its own atomic script). */
+  async enqueueMany(queue: string, className: string, argsList: unknown[][]): Promise<string[]> {
+    const k = this.keys;
+    const now = Date.now();
+    const pipe = pipeline(this.redis);
+    const ids = argsList.map((args) => {
+      const id = randomUUID();
+      queueOn(pipe, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), k.job(id)], [
+        queue, encodePayload(queue, className, args, id, now), this.statusTtlMs, now, className, id,
+      ]);
+      return id;
+    });
+    const results = (await pipe.exec()) ?? [];
+    for (const [err] of results) if (err) throw err;
+    return ids;
+  }
+
+  /**
+   * Runs the job at `timestampMs` or later, never earlier: resque schedules by
+   * the second, so the job waits for the first whole second at or after it.
+   */
+  async enqueueAt(timestampMs: number, queue: string, className: string, args: unknown[] = [], options: EnqueueOptions = {}): Promise<string> {
+    const id = options.id ?? randomUUID();
+    const now = Date.now();
+    const second = Math.ceil(timestampMs / 1000);
+    const payload = encodePayload(queue, className, args, id, now);
+    const k = this.keys;
+    await run(this.redis, 'schedule', [k.schedule, k.delayed(second), k.timestamps(payload), k.job(id)], [
+      second, payload, this.statusTtlMs, now, queue, className, Math.round(timestampMs),
+    ]);
+    return id;
+  }
+
+  enqueueIn(delayMs: number, queue: string, className: string, args: unknown[] = [], options: EnqueueOptions = {}): Promise<string> {
+    return this.enqueueAt(Date.now() + delayMs, queue, className, args, options);
+  }
+
+  /** The job's status, or null when it is unknown or its status expired. */
+  async status(id: string): Promise<JobStatus | null> {
+    const h = await this.redis.hgetall(this.keys.job(id));
+    if (!h.state) return null;
+    const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+    return {
+      id,
+      state: h.state as JobState,
+      queue: h.queue ?? '',
+      class: h.class ?? '',
+      attempts: num(h.attempts) ?? 0,
+      error: h.error,
+      enqueuedAt: num(h.enqueued_at) ?? 0,
+      updatedAt: num(h.updated_at) ?? 0,
+      runAt: num(h.run_at),
+    };
+  }
+
+  length(queue: string): Promise<number> {
+    return this.redis.llen(this.keys.queue(queue));
+  }
+
+  stats(): Promise<QueueStats> {
+    return readStats(this.redis, this.keys);
+  }
+
+  /** Failure records, oldest first; `stop` -1 means to the end. */
+  async failed(start = 0, stop = -1): Promise<FailureRecord[]> {
+    const raw = await this.redis.lrange(this.keys.failed, start, stop);
+    return raw.map((r) => JSON.parse(r) as FailureRecord);
+  }
+
+  failedCount(): Promise<number> {
+    return this.redis.llen(this.keys.failed);
+  }
+
+  /** Removes one record (as returned by failed()); false if it was not there. */
+  async removeFailed(record: FailureRecord): Promise<boolean> {
+    return (await this.redis.lrem(this.keys.failed, 1, JSON.stringify(record))) === 1;
+  }
+
+  /** Takes one record off the failed list and enqueues its job again with a fresh attempt count, atomically. */
+  async retryFailed(record: FailureRecord): Promise<boolean> {
+    const payload = record.payload;
+    if (typeof payload !== 'object' || payload === null || typeof (payload as { class?: unknown }).class !== 'string') {
+      throw new Error('this failed job has no readable payload to run again');
+    }
+    const data = { ...(payload as Record<string, unknown>) };
+    delete data.attempt;
+    const queue = typeof data.queue === 'string' && data.queue !== '' ? data.queue : record.queue;
+    const id = typeof data.id === 'string' ? data.id : '';
+    const k = this.keys;
+    const done = await run<number>(this.redis, 'retryFailed', [k.failed, k.queues, k.queue(queue), k.wake(queue), k.job(id)], [
+      JSON.stringify(record), JSON.stringify(data), queue, this.statusTtlMs, Date.now(), String(data.class), id,
+    ]);
+    return done === 1;
+  }
+}

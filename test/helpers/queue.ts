@@ -1,0 +1,64 @@
+// For the queue library's tests: a private redis-server per test file, clients
+// that are all closed at the end, and waits on events or conditions with a
+// bounded timeout (never a fixed sleep).
+import type { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
+
+export interface TestRedis {
+  server: PrivateRedis;
+  /** A new client; closed by close(). */
+  client(): Redis;
+  close(): Promise<void>;
+}
+
+export async function testRedis(): Promise<TestRedis> {
+  const server = await startPrivateRedis();
+  const clients: Redis[] = [];
+  return {
+    server,
+    client() {
+      const c = createRedis(server.url);
+      c.on('error', () => {}); // reconnect noise while a test restarts Redis
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of clients) c.disconnect();
+      await server.stop();
+    },
+  };
+}
+
+/** Resolves with the arguments of the next matching event; rejects after timeoutMs. */
+export async function nextEvent<T extends unknown[]>(
+  emitter: EventEmitter | { on: unknown; off: unknown },
+  event: string,
+  timeoutMs = 10_000,
+  match: (...args: T) => boolean = () => true,
+): Promise<T> {
+  const e = emitter as EventEmitter;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      e.off(event, listener);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for "${event}"`));
+    }, timeoutMs);
+    const listener = (...args: unknown[]) => {
+      if (!match(...(args as T))) return;
+      clearTimeout(timer);
+      e.off(event, listener);
+      resolve(args as T);
+    };
+    e.on(event, listener);
+  });
+}
+
+/** Re-checks `check` every few ms until it returns true; throws after timeoutMs with `what`. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs)); // the poll interval of a bounded wait
+  }
+}
