@@ -347,6 +347,6 @@ if (isMain(import.meta.url)) {
       { url: running.url, pids },
       `listening on ${running.url} (primary ${pids.primary}, server ${pids.server}, worker ${pids.worker})  try: ${curlExample(running.url)}`,
     );
-    logger.info({ pids }, `watch a crash: kill -9 ${pids.worker} (the worker: its queue is lost) or kill -9 ${pids.server} (the server: nothing is lost)`);
+    logger.info(`watch a crash: kill -9 ${pids.worker} (the worker: its queue is lost) or kill -9 ${pids.server} (the server: nothing is lost)`);
   }
 }
