@@ -12,13 +12,11 @@
 import cluster, { type Worker as ChildProcess } from 'node:cluster';
 import { EventEmitter, once } from 'node:events';
 import path from 'node:path';
-import readline from 'node:readline';
-import type { PrettyOptions } from 'pino-pretty';
 import type { Email } from '../../shared/email.ts';
 import { createLogger, type Logger } from '../../shared/logger.ts';
 import { configOrExit, curlExample, isMain, resolveSmtp, type Running, type StrategyContext } from '../../shared/main.ts';
 import { onShutdown } from '../../shared/shutdown.ts';
-import type { ClusterStats, FromServer, FromWorker, Role, ToServer, ToWorker, WorkerLoad } from './protocol.ts';
+import { relayLog, relayOutput, whoSpeaks, type ClusterStats, type FromServer, type FromWorker, type Role, type ToServer, type ToWorker, type WorkerLoad } from './protocol.ts';
 
 const STRATEGY = '3-cluster-ipc';
 // A child that ran this long was healthy: its next exit starts the backoff over.
@@ -89,7 +87,8 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
     // Env, not messages: a re-forked child finds the same sink and port on its own.
     const child = cluster.fork({ SMTP_URL: smtpUrl.href, PORT: String(serverPort) });
     const log = logger.child({ child: s.role, childPid: child.process.pid });
-    Object.assign(s, { child, state: 'starting' });
+    s.child = child;
+    s.state = 'starting';
     s.backoff.started(Date.now());
     relayOutput(child, log);
     child.on('message', (m: FromServer | FromWorker) => (s.role === 'server' ? onServerMessage(child, log, m as FromServer) : onWorkerMessage(child, log, m as FromWorker)));
@@ -104,7 +103,10 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
   }
 
   function onExit(s: Slot, child: ChildProcess, log: Logger, code: number | null, signal: string | null): void {
-    if (s.child === child) Object.assign(s, { child: undefined, state: 'down' });
+    if (s.child === child) {
+      s.child = undefined;
+      s.state = 'down';
+    }
     const clean = code === 0 && signal === null;
     if (s.role === 'worker') {
       const lost = [...handedOver.values()].map((e) => e.id);
@@ -123,10 +125,12 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
     if (stopping && !(s.role === 'worker' && buffer.length > 0)) return;
     const { delayMs, inARow } = s.backoff.exited(Date.now());
     log.warn({ delayMs, inARow }, `re-forking the ${s.role} in ${delayMs} ms`);
-    s.refork = setTimeout(() => {
-      s.restarts++;
-      fork(s);
-    }, delayMs);
+    s.refork = setTimeout(() => refork(s), delayMs);
+  }
+
+  function refork(s: Slot): void {
+    s.restarts++;
+    fork(s);
   }
 
   function send(child: ChildProcess, log: Logger, message: ToServer | ToWorker): void {
@@ -136,7 +140,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
 
   function onServerMessage(child: ChildProcess, log: Logger, m: FromServer): void {
     if (m.type === 'ready') {
-      Object.assign(slots.server, { state: 'online' });
+      slots.server.state = 'online';
       serverPort = m.port;
       url = m.url;
       log.info({ url }, 'child online');
@@ -178,7 +182,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
     const id = entry?.id;
     switch (m.type) {
       case 'ready': {
-        Object.assign(slots.worker, { state: 'online' });
+        slots.worker.state = 'online';
         log.info('child online');
         const held = buffer.splice(0);
         for (const h of held) handOver(h.email, h.acceptedAt);
@@ -209,7 +213,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
         return;
       case 'stop-requested':
         // Emails sent before this "drain" reach the worker first: IPC keeps order.
-        Object.assign(slots.worker, { state: 'draining' });
+        slots.worker.state = 'draining';
         log.info('worker asked to stop: holding new emails for the next one');
         send(child, log, { type: 'drain' });
         return;
@@ -273,8 +277,9 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
     // 2. The work: everything taken is finished by a worker, re-forked if one is still owed emails.
     for (;;) {
       const worker = slots.worker;
-      if (worker.state === 'down' && (buffer.length === 0 || !worker.refork)) break;
+      if (worker.state === 'down' && buffer.length === 0) break;
       if (worker.state === 'down' || worker.state === 'starting') {
+        if (worker.state === 'down' && !worker.refork) refork(worker);
         await nextEvent('worker:online', 'worker:exit');
         continue;
       }
@@ -283,7 +288,6 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
       await exited;
     }
     clearTimeout(slots.worker.refork);
-    if (buffer.length > 0) throw new Error(`${buffer.length} emails still held: no worker to send them`);
     if (counts.lost > lostBefore) throw new Error(`${counts.lost - lostBefore} emails lost while stopping`);
   }
 
@@ -294,34 +298,6 @@ export async function start({ config, logger, smtpUrl }: StrategyContext): Promi
   await serverOnline;
   return { url, workerOnline, pids, stats, close };
 }
-
-/** A child's log line, printed by the primary with the child's role and pid. */
-function relayLog(log: Logger, line: string): void {
-  try {
-    const { level, msg, ...fields } = JSON.parse(line) as { level: number; msg?: string };
-    const label = (['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const).find((l) => log.levels.values[l] === level) ?? 'info';
-    log[label](fields, msg);
-  } catch {
-    log.info(line);
-  }
-}
-
-/** Anything a child prints anyway (a crash's stack trace, a Node warning) comes out here, tagged. */
-function relayOutput(child: ChildProcess, log: Logger): void {
-  for (const [stream, name] of [[child.process.stdout, 'stdout'], [child.process.stderr, 'stderr']] as const) {
-    if (stream) readline.createInterface({ input: stream }).on('line', (line) => log.warn({ stream: name }, line));
-  }
-}
-
-/** Like every process's pretty lines ("[role pid] msg"), but the primary speaks for its children: "[worker 4242] sent". */
-const whoSpeaks: PrettyOptions = {
-  ignore: 'hostname,pid,strategy,role,child,childPid,component',
-  messageFormat: (log, messageKey, _level, { colors }) => {
-    const who = typeof log.child === 'string' ? log.child : `primary${typeof log.component === 'string' ? `/${log.component}` : ''}`;
-    const paint = who === 'worker' ? colors.cyan : who === 'server' ? colors.magenta : colors.bold;
-    return `${paint(`[${who} ${String(log.childPid ?? log.pid)}]`)} ${String(log[messageKey])}`;
-  },
-};
 
 if (isMain(import.meta.url)) {
   const config = configOrExit();

@@ -1,11 +1,15 @@
-// The messages strategy 3's processes exchange over IPC, in one place. The
+// What strategy 3's processes say to each other over IPC, in one place. The
 // primary sits in the middle: the server and the worker never talk to each
-// other. IPC serialises to JSON, so messages are plain data.
+// other. IPC serialises to JSON, so messages are plain data. Log lines travel
+// the same way: children never write to stdout, the primary prints for them.
 //
 //   server -> primary   ready, email (answered by `taken`), stats, log
 //   primary -> worker   email, load?, drain
 //   worker -> primary   ready, sent | retry | failed (each with its load), load, stop-requested, log
+import type { Worker as ChildProcess } from 'node:cluster';
+import readline from 'node:readline';
 import { pino, type Logger } from 'pino';
+import type { PrettyOptions } from 'pino-pretty';
 import type { Config } from '../../shared/config.ts';
 import type { Email } from '../../shared/email.ts';
 
@@ -96,3 +100,31 @@ export function assertChildOfPrimary(file: string): void {
   process.stderr.write(`${file} is a child of strategies/3-cluster-ipc/main.ts: run that instead (npm run strategy:3)\n`);
   process.exit(2);
 }
+
+/** A child's log line, printed by the primary with the child's role and pid. */
+export function relayLog(log: Logger, line: string): void {
+  try {
+    const { level, msg, ...fields } = JSON.parse(line) as { level: number; msg?: string };
+    const label = (['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const).find((l) => log.levels.values[l] === level) ?? 'info';
+    log[label](fields, msg);
+  } catch {
+    log.info(line);
+  }
+}
+
+/** Anything a child prints anyway (a crash's stack trace, a Node warning) comes out here, tagged. */
+export function relayOutput(child: ChildProcess, log: Logger): void {
+  for (const [stream, name] of [[child.process.stdout, 'stdout'], [child.process.stderr, 'stderr']] as const) {
+    if (stream) readline.createInterface({ input: stream }).on('line', (line) => log.warn({ stream: name }, line));
+  }
+}
+
+/** Like every process's pretty lines ("[role pid] msg"), but the primary speaks for its children: "[worker 4242] sent". */
+export const whoSpeaks: PrettyOptions = {
+  ignore: 'hostname,pid,strategy,role,child,childPid,component',
+  messageFormat: (log, messageKey, _level, { colors }) => {
+    const who = typeof log.child === 'string' ? log.child : `primary${typeof log.component === 'string' ? `/${log.component}` : ''}`;
+    const paint = who === 'worker' ? colors.cyan : who === 'server' ? colors.magenta : colors.bold;
+    return `${paint(`[${who} ${String(log.childPid ?? log.pid)}]`)} ${String(log[messageKey])}`;
+  },
+};
