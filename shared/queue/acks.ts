@@ -65,6 +65,12 @@ export class AckBatcher {
     this.schedule();
   }
 
+  /** A job failed before its start was sent: do not record it as working after its failure. */
+  forget(job: Job): void {
+    const i = this.starts.indexOf(job);
+    if (i >= 0) this.starts.splice(i, 1);
+  }
+
   /** After a retry or a failure: the working-on record may have to go. */
   touched(): void {
     this.schedule();

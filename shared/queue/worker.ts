@@ -197,6 +197,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const isPermanent = this.o.isPermanent ?? ((e: unknown) => (e as { permanent?: unknown }).permanent === true);
     const retry = !permanent && !isPermanent(error) && job.attempt < maxAttempts;
     const jobKey = k.job(job.id ?? '');
+    this.acks.forget(job);
     let delayMs = 0;
     const write = retry
       ? () => {

@@ -13,7 +13,9 @@ local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   for i = 5, #ARGV, 2 do
     local key = ARGV[2] .. 'job:' .. ARGV[i]
-    if redis.call('EXISTS', key) == 1 then
+    -- Never over a final state: a job that failed before this record was sent stays failed.
+    local state = redis.call('HGET', key, 'state')
+    if state == 'queued' or state == 'delayed' or state == 'working' then
       redis.call('HSET', key, 'state', 'working', 'attempts', ARGV[i + 1], 'updated_at', ARGV[4])
       redis.call('PEXPIRE', key, ttl)
     end
