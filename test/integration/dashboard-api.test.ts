@@ -1,0 +1,149 @@
+// The dashboard's JSON API and its protections, spoken to as a client (or an
+// attacker's page) would: the real `npm run dashboard` process over a private
+// Redis. The browser-level behaviour is in dashboard.test.ts.
+import http from 'node:http';
+import { networkInterfaces } from 'node:os';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from '../../shared/queue/index.ts';
+import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
+import { killAll, spawnEntry, startEntry, type Child } from '../helpers/spawn.ts';
+import { eventually } from '../helpers/wait.ts';
+
+const ENTRY = 'shared/dashboard/server.ts';
+
+let redisServer: PrivateRedis;
+let redis: Redis;
+let queue: Queue;
+let dashboard: { child: Child; url: string };
+let token: string;
+let api: string;
+
+beforeAll(async () => {
+  redisServer = await startPrivateRedis();
+  redis = createRedis(redisServer.url);
+  redis.on('error', () => {}); // reconnect noise while a test stops Redis
+  queue = new Queue({ redis });
+  dashboard = await startEntry(ENTRY, { REDIS_URL: redisServer.url, DASHBOARD_PORT: '0' });
+  const ready = await dashboard.child.waitForLog((l) => typeof l.token === 'string', 5_000, 'the token in the ready line');
+  token = ready.token as string;
+  api = `${dashboard.url}/dashboard/api`;
+});
+
+afterAll(async () => {
+  if (dashboard) expect(await dashboard.child.stop()).toBe(0);
+  killAll();
+  redis?.disconnect();
+  await redisServer?.stop();
+});
+
+const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+/** A raw request, for headers fetch will not let a test forge (Host). */
+function rawGet(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('starting', () => {
+  it('without REDIS_URL, exits 2 and says how to point it at a Redis', async () => {
+    const child = spawnEntry(ENTRY, { REDIS_URL: '' });
+    expect(await child.exited).toBe(2);
+    expect(child.text.join('\n')).toMatch(/set REDIS_URL, e\.g\. REDIS_URL=redis:\/\//);
+  });
+
+  it('listens on 127.0.0.1 by default, so other machines cannot reach it', async () => {
+    expect(new URL(dashboard.url).hostname).toBe('127.0.0.1');
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal);
+    if (external) {
+      const port = new URL(dashboard.url).port;
+      await expect(fetch(`http://${external.address}:${port}/dashboard`)).rejects.toThrow();
+    }
+  });
+});
+
+describe('reading', () => {
+  it('answers the documented GET routes with what is in Redis', async () => {
+    await queue.enqueue('api-queue', 'noop', [1], { id: 'api-1' });
+    await queue.enqueueIn(60_000, 'api-queue', 'noop', [2], { id: 'api-2' });
+
+    const queues = (await (await fetch(`${api}/queues`)).json()) as { queues: { name: string; length: number; latencyMs: number }[]; delayed: number };
+    expect(queues.queues).toContainEqual({ name: 'api-queue', length: 1, latencyMs: expect.any(Number) });
+    expect(queues.delayed).toBe(1);
+    const overview = (await (await fetch(`${api}/overview`)).json()) as Record<string, unknown>;
+    expect(overview).toMatchObject({ queued: 1, delayed: 1, processed: 0, redis: { version: expect.stringMatching(/^\d+\.\d+/) } });
+    expect(Array.isArray(overview.throughput)).toBe(true);
+    const delayed = (await (await fetch(`${api}/delayed`)).json()) as { total: number; items: { job: { id: string } }[] };
+    expect(delayed.items.map((i) => i.job.id)).toEqual(['api-2']);
+    const job = (await (await fetch(`${api}/jobs/api-1`)).json()) as Record<string, unknown>;
+    expect(job).toMatchObject({ id: 'api-1', status: { state: 'queued' }, location: 'queue api-queue, position 1 of 1' });
+    expect((await fetch(`${api}/jobs/never-enqueued`)).status).toBe(404);
+    for (const path of ['/workers', '/failed']) expect((await fetch(`${api}${path}`)).status).toBe(200);
+    const page = await fetch(`${dashboard.url}/dashboard`);
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    expect(await page.text()).toContain(`content="${token}"`);
+  });
+});
+
+describe('state changes only by a same-origin POST with the token', () => {
+  const target = async () => {
+    const { items } = (await (await fetch(`${api}/delayed`)).json()) as { items: { second: number; key: string }[] };
+    return { second: items[0]!.second, key: items[0]!.key };
+  };
+
+  it('refuses a GET, a missing or wrong token, another origin, a cross-site fetch and a form-style body', async () => {
+    const body = await target();
+    expect((await fetch(`${api}/delayed/remove`)).status).toBe(405);
+    expect((await postJson('/delayed/remove', body)).status).toBe(403);
+    expect((await postJson('/delayed/remove', body, { 'x-dashboard-token': 'x'.repeat(48) })).status).toBe(403);
+    expect((await postJson('/delayed/remove', body, { 'x-dashboard-token': token, origin: 'http://evil.example' })).status).toBe(403);
+    expect((await postJson('/delayed/remove', body, { 'x-dashboard-token': token, 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    const form = await fetch(`${api}/delayed/remove`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', 'x-dashboard-token': token },
+      body: JSON.stringify(body),
+    });
+    expect(form.status).toBe(415);
+    expect(await redis.zcard(queue.keys.schedule)).toBe(1); // still there
+  });
+
+  it('refuses a foreign Host name while on loopback (DNS rebinding), even for reads', async () => {
+    expect(await rawGet(`${api}/queues`, 'evil.example:80')).toBe(403);
+    expect(await rawGet(`${dashboard.url}/dashboard`, 'evil.example')).toBe(403);
+    expect(await rawGet(`${api}/queues`, `localhost:${new URL(dashboard.url).port}`)).toBe(200);
+  });
+
+  it('acts with the token; acting twice on the same entry is a 409, not a different job', async () => {
+    const body = await target();
+    const ok = await postJson('/delayed/enqueue-now', body, { 'x-dashboard-token': token, origin: dashboard.url, 'sec-fetch-site': 'same-origin' });
+    expect(ok.status).toBe(200);
+    expect(await queue.length('api-queue')).toBe(2);
+    expect((await queue.status('api-2'))?.state).toBe('queued');
+    const again = await postJson('/delayed/enqueue-now', body, { 'x-dashboard-token': token });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: string }).error).toMatch(/no longer there/);
+  });
+});
+
+describe('when Redis is down', () => {
+  it('answers 503 at once with a clear error, and 200 again once Redis is back', async () => {
+    await redisServer.kill();
+    const started = performance.now();
+    const down = await fetch(`${api}/overview`);
+    expect(down.status).toBe(503);
+    expect(performance.now() - started).toBeLessThan(5_000); // bounded by the 2 s guard, never hanging
+    expect(((await down.json()) as { error: string }).error).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ .*(unreachable|did not answer)/);
+
+    await redisServer.start();
+    // The dashboard reconnects by itself (backoff of at most 2 s).
+    await eventually(async () => (await fetch(`${api}/queues`)).status, (s) => s === 200, 15_000, 'the API to answer 200 again');
+  });
+});
