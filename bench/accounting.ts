@@ -10,6 +10,8 @@
 //   duplicates       deliveries beyond the first, for any id of the run
 //   deliveredWithout2xx  the sink got it but the client never heard "accepted"
 //                    (a request cut off by a crash, or by the end of the load)
+//   cutByCrash       of those, the requests that were in flight when the
+//                    harness killed the process: what a client would retry
 import type { LoadRecord } from './load.ts';
 import { percentile } from './numbers.ts';
 import type { LedgerEntry } from './sink.ts';
@@ -21,6 +23,8 @@ export interface Delivery {
   unfinished: number;
   duplicates: number;
   deliveredWithout2xx: number;
+  /** Delivered without a 2xx, and in flight at the moment of the kill (crash pass only). */
+  cutByCrash: number;
   /** Distinct emails delivered per second, from the start of the load to the last first delivery. */
   emailsPerSec: number;
   /** Sink acceptance minus client acceptance, for delivered ids; negative when the sink had it first (strategy 1). */
@@ -37,7 +41,9 @@ const SAMPLE = 10;
  *   drain ended (null when it could not be read); only counts when the drain
  *   ran out of time.
  */
-export function account(load: LoadRecord, ledger: LedgerEntry[], drained: boolean, pendingAtEnd: number | null): Delivery {
+export function account(load: LoadRecord, ledger: LedgerEntry[], drained: boolean, pendingAtEnd: number | null, inFlightAtKill: number[] = []): Delivery {
+  const atKill = new Set(inFlightAtKill);
+  let cutByCrash = 0;
   const deliveredFirstAt = new Map<number, number>();
   let duplicates = 0;
   let deliveredWithout2xx = 0;
@@ -52,7 +58,10 @@ export function account(load: LoadRecord, ledger: LedgerEntry[], drained: boolea
       duplicates += count - 1;
       if (duplicatedSample.length < SAMPLE) duplicatedSample.push(id);
     }
-    if (load.acceptedAt[n] === undefined) deliveredWithout2xx++;
+    if (load.acceptedAt[n] === undefined) {
+      deliveredWithout2xx++;
+      if (atKill.has(n)) cutByCrash++;
+    }
   }
 
   let delivered = 0;
@@ -78,6 +87,7 @@ export function account(load: LoadRecord, ledger: LedgerEntry[], drained: boolea
     unfinished,
     duplicates,
     deliveredWithout2xx,
+    cutByCrash,
     emailsPerSec: deliveredFirstAt.size > 0 && windowS > 0 ? deliveredFirstAt.size / windowS : 0,
     endToEndMs: e2e.length === 0 ? null : { p50: percentile(e2e, 50)!, p99: percentile(e2e, 99)!, max: e2e[e2e.length - 1]! },
     notDeliveredSample: notDelivered.slice(0, SAMPLE).map((n) => `${load.prefix}-${n}`),

@@ -21,7 +21,7 @@ export interface TargetRun {
 
 // Short, so a strategy still draining a backlog when the run is over does not
 // hold the benchmark up; what it had not sent by then is counted already.
-const SHUTDOWN_TIMEOUT_MS = 3000;
+const SHUTDOWN_TIMEOUT_MS = 1000;
 const READY_TIMEOUT_MS = 60_000;
 
 export interface LaunchOptions {

@@ -44,6 +44,8 @@ export interface LoadRecord {
 
 export interface RunningLoad {
   done: Promise<LoadRecord>;
+  /** Request numbers sent and not answered yet (the crash pass notes them just before its kill). */
+  inFlight(): number[];
   /** Ends the load early (Ctrl-C). */
   stop(): void;
 }
@@ -52,6 +54,7 @@ export const trackingId = (prefix: string, n: number) => `${prefix}-${n}`;
 
 export function startLoad(spec: LoadSpec): RunningLoad {
   const acceptedAt: (number | undefined)[] = [];
+  const answered: boolean[] = [];
   let sent = 0;
   let accepted = 0;
   const startedAt = Date.now();
@@ -88,9 +91,10 @@ export function startLoad(spec: LoadSpec): RunningLoad {
               };
             },
             onResponse(status, _body, context) {
-              if (status < 200 || status > 299) return;
               const n = (context as { n?: number }).n;
-              if (n === undefined || acceptedAt[n] !== undefined) return;
+              if (n === undefined) return;
+              answered[n] = true;
+              if (status < 200 || status > 299 || acceptedAt[n] !== undefined) return;
               acceptedAt[n] = Date.now();
               accepted++;
             },
@@ -129,5 +133,14 @@ export function startLoad(spec: LoadSpec): RunningLoad {
       },
     );
   });
-  return { done, stop: () => instance?.stop() };
+  return {
+    done,
+    inFlight() {
+      // Connections that errored have moved on to a new number; theirs stay unanswered too.
+      const out: number[] = [];
+      for (let n = 1; n <= sent; n++) if (!answered[n]) out.push(n);
+      return out;
+    },
+    stop: () => instance?.stop(),
+  };
 }

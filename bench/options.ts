@@ -18,6 +18,8 @@ export interface BenchOptions {
   /** Seconds of load per run, the same for every target (load and crash passes). */
   duration: number;
   rounds: number;
+  /** Requests per second in the load pass (all connections together); 0 = as fast as the server answers. */
+  rate: number;
   /** Sink latency (ms) of the load and crash passes. */
   latencyMs: number;
   sweepLatenciesMs: number[];
@@ -66,6 +68,7 @@ export const knobs: Knob[] = [
   { key: 'connections', flag: 'connections', env: 'BENCH_CONNECTIONS', kind: 'integer', normal: '50', doc: 'Concurrent HTTP connections (autocannon -c), the same for every target.' },
   { key: 'duration', flag: 'duration', env: 'BENCH_DURATION', kind: 'seconds', normal: '10', quick: '3', doc: 'Seconds of load per run (load and crash passes), the same for every target.' },
   { key: 'rounds', flag: 'rounds', env: 'BENCH_ROUNDS', kind: 'integer', normal: '3', quick: '2', doc: 'Load-pass rounds; each runs every target once, interleaved, in alternating order.' },
+  { key: 'rate', flag: 'rate', env: 'BENCH_RATE', kind: 'integer', normal: '0', doc: 'Requests/s in the load pass (all connections together); 0 = flat out, which is what the req/s column measures.' },
   { key: 'latencyMs', flag: 'latency', env: 'BENCH_SINK_LATENCY_MS', kind: 'integer', normal: '50', doc: 'Sink latency (ms per message) in the load and crash passes: a slow provider.' },
   { key: 'sweepLatenciesMs', flag: 'sweep', env: 'BENCH_SWEEP', kind: 'numbers', normal: '0,50,200,1000', quick: '0,200,1000', doc: 'Sink latencies (ms) of the sweep.' },
   { key: 'sweepDuration', flag: 'sweep-duration', env: 'BENCH_SWEEP_DURATION', kind: 'seconds', normal: '5', quick: '2', doc: 'Seconds of load per sink latency in the sweep.' },

@@ -35,6 +35,9 @@ export interface Proc {
 
 const live = new Set<Proc>();
 
+/** 'spawn' (proc) for every process started: lets a test check later that each one's whole group is gone. */
+export const spawnEvents = new EventEmitter();
+
 /** Words that make a line worth parsing. */
 const WATCHED = ['listening', 'child online', '"level":50', '"level":60'];
 const TAIL = 30;
@@ -126,6 +129,7 @@ export function spawnEntry({ name, entry, env, nodeArgs = [], ipc = false }: Spa
     },
   };
   live.add(proc);
+  spawnEvents.emit('spawn', proc);
   return proc;
 }
 

@@ -171,7 +171,7 @@ export function sweepTable(result: BenchResult): Table {
 
 export function crashTable(result: BenchResult): Table {
   return {
-    headers: ['strategy', 'killed', 'back after', 'accepted', 'delivered', 'lost', 'duplicates', 'delivered w/o 2xx', 'unfinished', 'drain'],
+    headers: ['strategy', 'killed', 'back after', 'accepted', 'delivered', 'lost', 'duplicates', 'sent, cut by the kill', 'unfinished', 'drain'],
     right: [false, false, true, true, true, true, true, true, true, true],
     rows: result.runs.crash.map((r) => [
       r.target,
@@ -181,7 +181,7 @@ export function crashTable(result: BenchResult): Table {
       int(r.delivery.delivered),
       int(r.delivery.lost),
       int(r.delivery.duplicates),
-      int(r.delivery.deliveredWithout2xx),
+      int(r.delivery.cutByCrash),
       int(r.delivery.unfinished),
       `${secs(r.drain.ms)}${r.drain.drained ? '' : ' (deadline)'}`,
     ]),
@@ -236,7 +236,7 @@ export function lessons(result: BenchResult): Lesson[] {
     out.push({
       claim: '1 never answers 2xx for an email that was not sent',
       verdict: lost === 0 ? 'yes' : 'no',
-      evidence: `${lost} accepted and not delivered${c1 ? `, crash included (${int(c1.delivery.deliveredWithout2xx)} sent without a 2xx: the client would retry)` : ''}`,
+      evidence: `${lost} accepted and not delivered${c1 ? `, crash included (${int(c1.delivery.cutByCrash)} sent but cut off by the kill: the client would retry, a duplicate)` : ''}`,
     });
   } else missing('1 never answers 2xx for an email that was not sent', 'strategy 1 not run');
 
@@ -289,6 +289,7 @@ export function commandLine(s: Settings): string {
     `--connections ${s.connections}`,
     `--duration ${s.duration}`,
     `--rounds ${s.rounds}`,
+    ...(s.rate > 0 ? [`--rate ${s.rate}`] : []),
     `--latency ${s.latencyMs}`,
     `--sweep ${s.sweepLatenciesMs.join(',') || 'off'}`,
     `--sweep-duration ${s.sweepDuration}`,
@@ -360,7 +361,7 @@ export function markdownReport(result: BenchResult, chartFiles: string[]): strin
     lines.push(
       '## Load',
       '',
-      `${s.connections} connections, ${s.duration} s per run, flat out, sink latency ${s.latencyMs} ms; ${s.rounds} round(s), every target once per round, interleaved. Median (min-max) over rounds; "x baseline" compares each round with the baseline of the same round.`,
+      `${s.connections} connections, ${s.duration} s per run, ${s.rate > 0 ? `${s.rate} req/s` : 'flat out'}, sink latency ${s.latencyMs} ms; ${s.rounds} round(s), every target once per round, interleaved. Median (min-max) over rounds; "x baseline" compares each round with the baseline of the same round.`,
       '',
       markdownTable(loadTable(result)),
       '',

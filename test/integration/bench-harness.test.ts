@@ -1,0 +1,242 @@
+// The benchmark's own correctness, on tiny real runs: real strategies, the
+// real sink process, real autocannon. If these fail, no figure in the README
+// can be trusted.
+//
+//   accounting   the sink is told to drop and to duplicate known request
+//                numbers; the harness must report exactly those as lost and
+//                duplicated, and balance accepted = delivered + lost
+//   crash        the pass really SIGKILLs the process holding the work (the
+//                server for 1-2, the worker child for 3) and it comes back
+//   cleanup      every process the harness started, and every process those
+//                started, is gone afterwards - also after Ctrl-C to the CLI
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseOptions } from '../../bench/options.ts';
+import { runBench, type BenchResult } from '../../bench/orchestrator.ts';
+import { spawnEvents, type Proc } from '../../bench/processes.ts';
+import { charts, readmeTable } from '../../bench/report.ts';
+import { replaceBlock, resultsBlock, START, END } from '../../bench/doc.ts';
+import { writeResults } from '../../bench/write.ts';
+import { ROOT } from '../helpers/spawn.ts';
+
+const hasStrategy3 = existsSync(path.join(ROOT, 'strategies/3-cluster-ipc/main.ts'));
+
+/** pid, parent and process group of every process on the machine (Linux /proc). */
+async function processTable(): Promise<{ pid: number; ppid: number; pgid: number }[]> {
+  const { readdir } = await import('node:fs/promises');
+  const out: { pid: number; ppid: number; pgid: number }[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push({ pid: Number(name), ppid: Number(fields[1]), pgid: Number(fields[2]) });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/** Processes in any of these groups, after giving SIGKILLed ones a moment to go. */
+async function survivorsIn(groups: Set<number>, graceMs = 2000): Promise<number[]> {
+  const until = Date.now() + graceMs;
+  for (;;) {
+    const left = (await processTable()).filter((p) => groups.has(p.pgid)).map((p) => p.pid);
+    if (left.length === 0 || Date.now() > until) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs the harness in this process, noting the process group of everything it spawns. */
+async function tinyRun(argv: string[]): Promise<{ result: BenchResult; groups: Set<number>; procs: Proc[] }> {
+  const procs: Proc[] = [];
+  const onSpawn = (p: Proc) => procs.push(p);
+  spawnEvents.on('spawn', onSpawn);
+  try {
+    const result = await runBench(parseOptions([...argv, '--no-write', '--progress', 'off'], {}));
+    return { result, groups: new Set(procs.map((p) => p.pid)), procs };
+  } finally {
+    spawnEvents.off('spawn', onSpawn);
+  }
+}
+
+describe('accounting: the sink drops request numbers 3 and 10 and duplicates 5', () => {
+  let run: Awaited<ReturnType<typeof tinyRun>>;
+
+  it('reports exactly those as lost and duplicated, for a strategy that answers before sending (2) and one that answers after (1)', async () => {
+    run = await tinyRun([
+      '--strategies', '1,2', '--passes', 'load', '--rounds', '1', '--duration', '2', '--rate', '60', '--connections', '4',
+      '--latency', '0', '--drain-timeout', '20', '--sink-drop', '3,10', '--sink-duplicate', '5',
+    ]);
+    const { load } = run.result.runs;
+    expect(load.map((r) => r.target)).toEqual(['1-foreground', '2-fire-and-forget']);
+    for (const r of load) {
+      const d = r.delivery!;
+      const twoXx = Object.entries(r.http.statusCodes).filter(([code]) => code.startsWith('2')).reduce((s, [, n]) => s + n, 0);
+      expect(r.drain.drained, `${r.target} drained`).toBe(true);
+      expect(d.accepted, `${r.target}: accepted = the 2xx autocannon counted`).toBe(twoXx);
+      expect(d.accepted).toBeGreaterThanOrEqual(20);
+      // The sink answered 250 for 3 and 10 and kept nothing: lost, and named.
+      expect(d.lost).toBe(2);
+      expect(d.notDeliveredSample).toEqual([`${r.prefix}-3`, `${r.prefix}-10`]);
+      expect(d.unfinished).toBe(0);
+      expect(d.delivered).toBe(d.accepted - 2);
+      expect(d.duplicates).toBe(1);
+      expect(d.duplicatedSample).toEqual([`${r.prefix}-5`]);
+      expect(d.emailsPerSec).toBeGreaterThan(0);
+      expect(d.endToEndMs).not.toBeNull();
+    }
+    expect(run.result.notes.join(' ')).toMatch(/Self-test: the sink dropped request numbers \[3, 10\]/);
+  }, 90_000);
+
+  it('leaves no process behind when it ends', async () => {
+    expect(run.groups.size).toBeGreaterThanOrEqual(3); // the sink and one server per run
+    expect(await survivorsIn(run.groups)).toEqual([]);
+  });
+
+  it('writes a results file with the machine line, a report and charts, and bench:doc can quote it', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'bench-results-'));
+    try {
+      const written = await writeResults(run.result, out, '2026-01-01T00-00-00Z');
+      const saved = JSON.parse(await readFile(written.json, 'utf8')) as BenchResult;
+      expect(saved.machine.cores).toBeGreaterThan(0);
+      expect(saved.machine.node).toBe(process.version);
+      expect(saved.runs.load).toHaveLength(2);
+      const report = await readFile(written.report, 'utf8');
+      expect(report).toContain('## Load');
+      expect(report).toContain('## The lessons, checked');
+      // No baseline, sweep or crash in this run: nothing to chart (the crash test checks a chart).
+      expect(written.charts).toEqual([]);
+      const table = readmeTable(saved);
+      expect(table).toMatch(/^\| strategy \|/);
+      const readme = `# x\n\n${START}\nold\n${END}\n\nafter\n`;
+      const next = replaceBlock(readme, resultsBlock(saved, path.join(out, '2026-01-01T00-00-00Z'), []));
+      expect(next).toContain(table);
+      expect(next).not.toContain('old');
+      expect(next.endsWith(`${END}\n\nafter\n`)).toBe(true);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('crash pass', () => {
+  it('kills the server of 1 and 2 halfway and starts it again on the same port; 1 loses nothing, 2 loses its queue', async () => {
+    const { result, groups } = await tinyRun([
+      '--strategies', '1,2', '--passes', 'crash', '--duration', '3', '--crash-rate', '50', '--connections', '10',
+      '--latency', '200', '--crash-drain-timeout', '20',
+    ]);
+    const [one, two] = result.runs.crash;
+    for (const r of [one!, two!]) {
+      expect(r.crash.kind).toBe('server');
+      expect(r.crash.error).toBeUndefined();
+      expect(r.crash.killedIsGone).toBe(true);
+      expect(r.crash.restartedPid).not.toBe(r.crash.killedPid);
+      expect(r.crash.restartMs).toBeGreaterThan(0);
+      expect(r.crash.atMs).toBeGreaterThanOrEqual(1400);
+      expect(r.drain.drained).toBe(true);
+      // Requests after the restart were answered: the new server is on the same address.
+      expect(r.delivery.accepted).toBeGreaterThan(0);
+      expect(r.delivery.delivered + r.delivery.lost + r.delivery.unfinished).toBe(r.delivery.accepted);
+    }
+    expect(one!.delivery.lost).toBe(0);
+    const svg = charts(result)['crash.svg']!;
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain(`2-fire-and-forget: ${two!.delivery.accepted} accepted, ${two!.delivery.lost} lost`);
+    // 200 ms per email over 5 pooled connections is ~25/s against 50/s offered: a queue to lose.
+    expect(two!.delivery.lost).toBeGreaterThan(0);
+    expect(await survivorsIn(groups)).toEqual([]);
+  }, 90_000);
+
+  it.skipIf(!hasStrategy3)("kills 3's worker child, which its supervisor re-forks", async () => {
+    const { result, groups } = await tinyRun([
+      '--strategies', '3', '--passes', 'crash', '--duration', '3', '--crash-rate', '50', '--connections', '10',
+      '--latency', '20', '--crash-drain-timeout', '30',
+    ]);
+    const r = result.runs.crash[0]!;
+    expect(r.crash.kind).toBe('worker');
+    expect(r.crash.error).toBeUndefined();
+    expect(r.crash.killedPid).toBeGreaterThan(0);
+    expect(r.crash.killedIsGone).toBe(true);
+    expect(r.crash.restartedPid).not.toBeNull();
+    expect(r.crash.restartedPid).not.toBe(r.crash.killedPid);
+    expect(r.delivery.delivered + r.delivery.lost + r.delivery.unfinished).toBe(r.delivery.accepted);
+    expect(await survivorsIn(groups)).toEqual([]);
+  }, 90_000);
+});
+
+describe('the command line', () => {
+  const bench = (args: string[]) =>
+    spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exitOf = (child: ReturnType<typeof bench>) =>
+    new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+
+  it('--help lists every flag with its environment variable', async () => {
+    const child = bench(['--help']);
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    expect(await exitOf(child)).toBe(0);
+    const { knobs } = await import('../../bench/options.ts');
+    for (const k of knobs) {
+      expect(out).toContain(`--${k.flag}`);
+      expect(out).toContain(k.env);
+    }
+  });
+
+  it('refuses an unknown flag with exit code 2', async () => {
+    const child = bench(['--conections', '5']);
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    expect(await exitOf(child)).toBe(2);
+    expect(err).toMatch(/conections/);
+  });
+
+  it('on Ctrl-C stops the load and every process it started, then exits 130', async () => {
+    const strategy = hasStrategy3 ? '3' : '2'; // 3 is a supervisor with children of its own
+    const child = bench(['--strategies', strategy, '--passes', 'load', '--duration', '30', '--no-write', '--progress', 'lines']);
+    const lines: string[] = [];
+    const loading = new Promise<void>((resolve, reject) => {
+      readline.createInterface({ input: child.stderr! }).on('line', (l) => {
+        lines.push(l);
+        if (/· load \(/.test(l)) resolve();
+      });
+      child.once('exit', () => reject(new Error(`bench exited early:\n${lines.join('\n')}`)));
+    });
+    child.stdout!.resume();
+    await loading;
+    // Everything below the bench process: its children and theirs, with their groups.
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 5; i++) {
+      const table = await processTable();
+      const mine = new Set([child.pid!]);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const p of table) if (mine.has(p.ppid) && !mine.has(p.pid)) (mine.add(p.pid), (grew = true));
+      }
+      for (const p of table) if (mine.has(p.pid) && p.pid !== child.pid) seen.set(p.pid, p.pgid);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(hasStrategy3 ? 4 : 2); // sink + server (+ primary's children)
+    child.kill('SIGINT');
+    expect(await exitOf(child)).toBe(130);
+    expect(lines.join('\n')).toMatch(/interrupted by SIGINT/);
+    const groups = new Set(seen.values());
+    expect(await survivorsIn(groups)).toEqual([]);
+    expect((await processTable()).filter((p) => seen.has(p.pid))).toEqual([]);
+  }, 90_000);
+});
+
+afterAll(async () => {
+  // Nothing to do when the tests pass: runBench stops what it started. Kept
+  // as a guard so a failing test cannot leave servers running for the next.
+  const { killAllNow } = await import('../../bench/processes.ts');
+  killAllNow();
+});
