@@ -179,6 +179,7 @@ if (isMain(import.meta.url)) {
   }
   const running = await startDashboard({
     redis: config.REDIS_URL.href.replace(/\/$/, ''),
+    namespace: config.QUEUE_NAMESPACE,
     logger,
     host: config.DASHBOARD_HOST,
     port: config.DASHBOARD_PORT,

@@ -120,7 +120,7 @@ describe('what the page shows', () => {
       .rpush(k.processing(ghost), JSON.stringify({ class: 'sendEmail', queue: 'emailQueue', args: [email('stranded')], id: 'stranded', enqueued_at: Date.now() }))
       .exec();
     await expect.poll(textOf(`[data-worker="${ghost}"] .badge`), poll).toBe('dead: awaiting recovery');
-    expect(await textOf(`[data-worker="${ghost}"]`)()).toMatch(/missed for/);
+    expect(await textOf(`[data-worker="${ghost}"]`)()).toMatch(/sendEmail\s*stranded[\s\S]*held, not recorded as started[\s\S]*missed for/);
 
     await sink.waitFor((s) => s.unique >= 3, 30_000, 'the three early emails');
     sink.configure({ latencyMs: 0 });

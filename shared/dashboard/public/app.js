@@ -283,7 +283,7 @@ function renderWorkers(w) {
       { 'data-worker': worker.name, class: `state-${worker.state}` },
       el('td', {}, el('code', {}, worker.name), el('div', { class: 'sub' }, `queues: ${worker.queues.join(', ')}`)),
       el('td', {}, el('span', { class: `badge ${worker.state}` }, state)),
-      el('td', {}, current ? jobLabel(current) : '–', current ? el('div', { class: 'args' }, compactJson(current.args, 160)) : null),
+      el('td', {}, ...workingOn(current, worker.held)),
       el('td', {}, current?.since ? `${ago(current.since)}` : worker.startedAt ? `up ${ago(worker.startedAt).replace(' ago', '')}` : '–'),
       el('td', { class: 'num' }, held),
       el('td', { class: 'num' }, `${num(worker.processed)} / ${num(worker.failed)}`),
@@ -292,6 +292,17 @@ function renderWorkers(w) {
   });
   replaceRows(byId('worker-rows'), rows.length ? rows : [el('tr', {}, el('td', { colspan: '7', class: 'empty' }, 'No workers registered.'))]);
   setText('nav-workers', w.dead > 0 ? `${w.workers.length} (${w.dead} dead)` : w.workers.length ? num(w.workers.length) : '');
+}
+
+/**
+ * The job a worker started last; or, when it has no working-on record (it died
+ * before writing one, or was never ours), the first job it holds.
+ * @param {(JobSummary & { since: number | null }) | null} current @param {JobSummary[]} held
+ */
+function workingOn(current, held) {
+  const job = current ?? held[0];
+  if (!job) return ['–'];
+  return [jobLabel(job), el('div', { class: 'args' }, compactJson(job.args, 160)), current ? null : el('div', { class: 'sub' }, 'held, not recorded as started')];
 }
 
 /** Backtraces the reader opened stay open across redraws. @type {Set<string>} */
