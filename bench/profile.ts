@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ROOT } from './targets.ts';
 
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string }; hitCount?: number }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string }; hitCount?: number; children?: number[] }[];
   samples?: number[];
   timeDeltas?: number[];
   startTime: number;
@@ -18,15 +18,18 @@ interface CpuProfile {
 export interface ProfileSummary {
   target: string;
   file: string;
-  /** CPU time the process was busy (not idle), ms. */
+  /** CPU time the process was busy (not idle, not loading modules), ms. */
   busyMs: number;
+  /** CPU time spent loading and compiling modules (start-up, tsx included), ms: left out of busyMs. */
+  startupMs: number;
   /** Biggest groups by self time, as a share of busy time. */
   top: { where: string; ms: number; share: number }[];
 }
 
 /** "node:_http_server", "npm:pino", "shared/http.ts", "(garbage collector)"... */
 export function groupOf(functionName: string, url: string): string {
-  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
+  // Built-ins have no url: name them, since "writev" (socket writes) says more than "native".
+  if (url === '') return functionName.startsWith('(') ? functionName : functionName.startsWith('RegExp:') ? 'regular expressions' : `native ${functionName || '(anonymous)'}`;
   const nodeInternal = /^node:(?:internal\/)?([^/]+)/.exec(url);
   if (nodeInternal) return `node:${nodeInternal[1]}`;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
@@ -44,10 +47,32 @@ export function summarizeProfile(profile: CpuProfile, target: string, file: stri
     const us = deltas[i + 1] ?? 0;
     byNode.set(samples[i]!, (byNode.get(samples[i]!) ?? 0) + us);
   }
+  // Module loading is start-up, not the request path: every frame below one of
+  // the module loaders (or tsx's) is counted apart.
+  const loading = new Set<number>();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const isLoader = (url: string) => url.startsWith('node:internal/modules/') || /node_modules\/tsx\//.test(url);
+  const mark = (id: number, inLoader: boolean) => {
+    const stack: [number, boolean][] = [[id, inLoader]];
+    while (stack.length > 0) {
+      const [next, parentLoading] = stack.pop()!;
+      const node = byId.get(next);
+      if (!node) continue;
+      const here = parentLoading || isLoader(node.callFrame.url);
+      if (here) loading.add(next);
+      for (const child of node.children ?? []) stack.push([child, here]);
+    }
+  };
+  if (profile.nodes[0]) mark(profile.nodes[0].id, false);
+  let startupUs = 0;
   const groups = new Map<string, number>();
   for (const node of profile.nodes) {
     const us = byNode.get(node.id) ?? 0;
     if (us === 0) continue;
+    if (loading.has(node.id)) {
+      startupUs += us;
+      continue;
+    }
     const where = groupOf(node.callFrame.functionName, node.callFrame.url);
     groups.set(where, (groups.get(where) ?? 0) + us);
   }
@@ -57,6 +82,7 @@ export function summarizeProfile(profile: CpuProfile, target: string, file: stri
     target,
     file,
     busyMs: Math.round(busyUs / 1000),
+    startupMs: Math.round(startupUs / 1000),
     top: [...groups.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)

@@ -338,11 +338,14 @@ export function charts(result: BenchResult): Record<string, string> {
 function profileSection(result: BenchResult): string[] {
   if (result.profiles.length === 0) return [];
   const lines = ['## Where the CPU goes (--cpu-prof, load pass)', ''];
-  lines.push('Self time of each profiled process (main thread), grouped by where the code lives; the busiest processes first.', '');
+  lines.push(
+    'Self time of each profiled process (main thread), grouped by where the code lives (node:* core modules, npm:* packages, files of this repo, native built-ins by name); module loading at start-up is counted apart. Busiest processes first.',
+    '',
+  );
   const rows = [...result.profiles]
     .sort((a, b) => b.busyMs - a.busyMs)
-    .map((p) => [p.target, p.file.split('/').pop() ?? p.file, int(p.busyMs), p.top.slice(0, 6).map((t) => `${t.where} ${(t.share * 100).toFixed(0)}%`).join(', ')]);
-  lines.push(markdownTable({ headers: ['strategy', 'profile', 'busy ms', 'top self time'], rows, right: [false, false, true, false] }), '');
+    .map((p) => [p.target, p.file.split('/').pop() ?? p.file, int(p.busyMs), int(p.startupMs ?? 0), p.top.slice(0, 6).map((t) => `${t.where} ${(t.share * 100).toFixed(0)}%`).join(', ')]);
+  lines.push(markdownTable({ headers: ['strategy', 'profile', 'busy ms', 'start-up ms', 'top self time'], rows, right: [false, false, true, true, false] }), '');
   return lines;
 }
 
