@@ -32,9 +32,12 @@ export function connectDashboardRedis(redisOrUrl: Redis | string, logger: Logger
     : redisOrUrl;
   const target = describe(redis);
   let downSince: number | null = redis.status === 'ready' ? null : Date.now();
+  let connectedOnce = downSince === null;
 
   const onReady = () => {
-    if (downSince !== null) logger.info({ redis: target, downMs: Date.now() - downSince }, 'dashboard: Redis reachable');
+    if (!connectedOnce) logger.info({ redis: target }, 'dashboard: Redis connected');
+    else if (downSince !== null) logger.info({ redis: target, downMs: Date.now() - downSince }, 'dashboard: Redis reachable again');
+    connectedOnce = true;
     downSince = null;
   };
   const onLost = () => {

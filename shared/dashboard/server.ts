@@ -173,7 +173,7 @@ if (isMain(import.meta.url)) {
   if (!config.REDIS_URL) {
     process.stderr.write(
       'npm run dashboard shows an existing Redis: set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379 npm run dashboard\n' +
-        '(strategies 4 and 5 print the URL of the Redis they use; they also serve this dashboard at /dashboard)\n',
+        '(strategies 4 and 5 print the URL of the Redis they use)\n',
     );
     process.exit(2);
   }
