@@ -11,7 +11,7 @@
 // line matter here ("listening", "child online"). Lines are JSON-parsed only
 // when they contain one of the wanted words.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { ROOT } from './targets.ts';
 
@@ -105,27 +105,32 @@ export function spawnEntry({ name, entry, env, nodeArgs = [], ipc = false }: Spa
     tail,
     exited,
     isRunning: () => child.exitCode === null && child.signalCode === null,
-    async waitForLine(predicate, timeoutMs, what) {
+    waitForLine(predicate, timeoutMs, what) {
       const seen = lines.find(predicate);
-      if (seen) return seen;
-      const ac = new AbortController();
-      const timer = setTimeout(() => ac.abort(), timeoutMs);
-      try {
-        for (;;) {
-          const [line] = (await Promise.race([
-            once(events, 'line', { signal: ac.signal }),
-            once(events, 'exit', { signal: ac.signal }).then(() => {
-              throw new Error('the process exited');
-            }),
-          ])) as [LogLine];
-          if (predicate(line)) return line;
-        }
-      } catch (err) {
-        const why = ac.signal.aborted ? `timed out after ${timeoutMs} ms` : (err as Error).message;
-        throw new Error(`${name}: ${why} waiting for ${what}. Last output:\n${tail.slice(-15).join('\n')}`);
-      } finally {
-        clearTimeout(timer);
-      }
+      if (seen) return Promise.resolve(seen);
+      // One listener for the whole wait, not a loop of once(): a chunk of
+      // output emits several lines in the same tick, and a loop would miss
+      // every one after the first.
+      return new Promise<LogLine>((resolve, reject) => {
+        const fail = (why: string) => {
+          cleanup();
+          reject(new Error(`${name}: ${why} waiting for ${what}. Last output:\n${tail.slice(-15).join('\n')}`));
+        };
+        const onLine = (line: LogLine) => {
+          if (!predicate(line)) return;
+          cleanup();
+          resolve(line);
+        };
+        const onExit = () => fail('the process exited');
+        const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          events.off('line', onLine);
+          events.off('exit', onExit);
+        };
+        events.on('line', onLine);
+        events.once('exit', onExit);
+      });
     },
   };
   live.add(proc);
