@@ -5,6 +5,9 @@ import http from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardRoutes } from '../../shared/dashboard/server.ts';
+import { startHttp } from '../../shared/http.ts';
+import { createLogger } from '../../shared/logger.ts';
 import { Queue } from '../../shared/queue/index.ts';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
 import { killAll, spawnEntry, startEntry, type Child } from '../helpers/spawn.ts';
@@ -130,6 +133,27 @@ describe('state changes only by a same-origin POST with the token', () => {
     const again = await postJson('/delayed/enqueue-now', body, { 'x-dashboard-token': token });
     expect(again.status).toBe(409);
     expect(((await again.json()) as { error: string }).error).toMatch(/no longer there/);
+  });
+});
+
+describe('mounted in a strategy web server', () => {
+  it('serves the page and the API beside the email routes, with the same protections', async () => {
+    const logger = createLogger({ strategy: 'test', role: 'web', format: 'json', level: 'silent' });
+    const mounted = dashboardRoutes({ redis: redisServer.url, logger, host: '127.0.0.1' });
+    const web = await startHttp({ accept: () => ({ status: 202, body: {} }), stats: () => ({}), routes: mounted.routes }, { port: 0, host: '127.0.0.1', logger });
+    try {
+      const page = await fetch(`${web.url}/dashboard`);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(await page.text()).toContain(`content="${mounted.token}"`);
+      expect((await fetch(`${web.url}/dashboard/app.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      await eventually(async () => (await fetch(`${web.url}/dashboard/api/queues`)).status, (s) => s === 200, 10_000, 'the mounted API');
+      const refused = await fetch(`${web.url}/dashboard/api/failed/remove-all`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(refused.status).toBe(403);
+      expect(await (await fetch(`${web.url}/health`)).json()).toEqual({ ok: true });
+    } finally {
+      await web.close();
+      await mounted.close();
+    }
   });
 });
 
