@@ -121,6 +121,29 @@ describe('strategy 3: cluster IPC', () => {
     expect(await child.stop('SIGTERM')).toBe(0);
   });
 
+  it('SIGTERM to the worker alone is a graceful restart: it finishes its queue, emails meanwhile wait for the next one, nothing is lost', async () => {
+    const { child, url } = await run();
+    const worker = await online(child, 'worker');
+    sink.configure({ latencyMs: 100 });
+    const before = ids('restart', 10);
+    expect((await Promise.all(before.map((id) => post(url, id)))).every((r) => r.status === 202)).toBe(true);
+
+    process.kill(worker.childPid as number, 'SIGTERM');
+    await child.waitForLog((l) => l.msg === 'worker asked to stop: holding new emails for the next one', 30_000, 'the stop request');
+    const during = ids('restart-during', 3);
+    for (const id of during) expect((await post(url, id)).status).toBe(202);
+    const exited = await child.waitForLog((l) => l.child === 'worker' && /^worker (exited|died)/.test(l.msg ?? ''), 30_000, 'the worker exit');
+    expect(exited).toMatchObject({ msg: 'worker exited: nothing lost', lost: 0 });
+    await online(child, 'worker', worker.childPid);
+
+    await sink.waitFor((s) => s.unique === 13, 30_000, '13 deliveries');
+    for (const id of [...before, ...during]) expect(sink.deliveries().get(id), id).toBe(1);
+    const s = await eventually(() => stats(url), (v) => v.pending === 0, 15_000, 'pending 0');
+    expect(s).toMatchObject({ sent: 13, lost: 0, restarts: { worker: 1 } });
+
+    expect(await child.stop('SIGTERM')).toBe(0);
+  });
+
   it('retries a temporary failure with growing delays until it is delivered, and fails an email after the attempt limit', async () => {
     const base = 150;
     const { child, url } = await run({ RETRY_BASE_MS: String(base), MAX_ATTEMPTS: '4' });
