@@ -130,6 +130,7 @@ export function spawnEntry({ name, entry, env, nodeArgs = [], ipc = false }: Spa
         };
         events.on('line', onLine);
         events.once('exit', onExit);
+        if (child.exitCode !== null || child.signalCode !== null) onExit();
       });
     },
   };

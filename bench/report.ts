@@ -79,13 +79,15 @@ export function summarizeLoad(result: BenchResult): LoadSummary[] {
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const fixed = (digits: number) => (n: number) => n.toFixed(digits);
-const ms = (n: number) => `${Math.round(n).toLocaleString('en-US')}`;
+const ms = (n: number) => `${(Math.round(n) || 0).toLocaleString('en-US')}`; // || 0: no "-0"
 const secs = (n: number) => `${(n / 1000).toFixed(1)} s`;
 
 /** "6,088 (5,901-6,310)": the median, and the range when there was more than one round. */
 export function show(s: Spread | null, f: (n: number) => string = int): string {
   if (!s) return '-';
-  return s.n > 1 && f(s.min) !== f(s.max) ? `${f(s.median)} (${f(s.min)}-${f(s.max)})` : f(s.median);
+  // A range of negative numbers reads better with "..": (-6..-5), not (-6--5).
+  const sep = s.min < 0 ? '..' : '-';
+  return s.n > 1 && f(s.min) !== f(s.max) ? `${f(s.median)} (${f(s.min)}${sep}${f(s.max)})` : f(s.median);
 }
 
 interface Table {
