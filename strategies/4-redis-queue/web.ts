@@ -1,0 +1,94 @@
+// Strategy 4 - Redis queue, the web process: validate, enqueue a `sendEmail`
+// job in Redis, answer. It never talks SMTP and holds nothing in memory, so
+// you can run as many as you like behind a load balancer.
+//
+// When the response returns: once Redis has the job - 202 {id, status, statusUrl}.
+//   GET /emails/:id then says queued / delayed (a retry waits) / working / sent
+//   / failed, with attempts and the last error.
+// What a crash loses: nothing accepted (it is in Redis); requests cut off
+//   mid-way get no 202, so their clients know to retry. Redis down: requests
+//   wait for it to come back (ioredis reconnects), then get 202 or a 503.
+// Walkthrough: docs/walkthrough.md, "4. Redis queue".
+//
+//   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:4:web   # alone; start workers with the same REDIS_URL
+import type { Email } from '../../shared/email.ts';
+import { startHttp, type Reply } from '../../shared/http.ts';
+import { configOrExit, curlExample, isMain, processLogger, type Running } from '../../shared/main.ts';
+import { Queue, type JobState } from '../../shared/queue/index.ts';
+import { createRedis, resolveRedis } from '../../shared/redis.ts';
+import { onShutdown } from '../../shared/shutdown.ts';
+import type { Config } from '../../shared/config.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { JOB, QUEUE, STRATEGY, superviseMe } from './main.ts';
+
+// The queue knows jobs; this API speaks of emails.
+const emailStatus: Record<JobState, string> = { queued: 'queued', delayed: 'delayed', working: 'working', succeeded: 'sent', failed: 'failed' };
+
+export async function startWeb({ config, logger, redisUrl }: { config: Config; logger: Logger; redisUrl: string }): Promise<Running> {
+  const redis = createRedis(redisUrl);
+  let down = false; // log a Redis outage once, not at every reconnect attempt
+  redis.on('error', (err) => down || ((down = true), logger.warn({ err: err.message }, 'Redis unavailable; requests wait for it')));
+  redis.on('ready', () => down && ((down = false), logger.info('Redis back')));
+  const queue = new Queue({ redis, namespace: config.QUEUE_NAMESPACE });
+  let url = '';
+
+  async function accept(email: Email): Promise<Reply> {
+    try {
+      // The email's tracking id is the job id: one id from the request to the sink.
+      const id = await queue.enqueue(QUEUE, JOB, [email], { id: email.id });
+      return { status: 202, body: { id, status: 'queued', statusUrl: `${url}/emails/${encodeURIComponent(id)}` } };
+    } catch (err) {
+      logger.error({ id: email.id, err: (err as Error).message }, 'could not enqueue');
+      return { status: 503, body: { id: email.id, error: 'the queue is unavailable; try again' }, headers: { 'retry-after': '1' } };
+    }
+  }
+
+  async function status(id: string): Promise<Reply> {
+    const s = await queue.status(id);
+    if (!s) return { status: 404, body: { id, error: 'no email with this id (or its status expired)' } };
+    const { state, attempts, error, enqueuedAt, updatedAt, runAt } = s;
+    return { status: 200, body: { id, status: emailStatus[state], attempts, lastError: error ?? null, enqueuedAt, updatedAt, runAt: runAt ?? null } };
+  }
+
+  async function stats() {
+    const s = await queue.stats();
+    // pending: accepted and not finished - what the benchmark waits to reach 0.
+    return { strategy: STRATEGY, pending: s.queued + s.delayed + s.working, sent: s.processed, ...s };
+  }
+
+  const http = await startHttp(
+    {
+      accept,
+      stats,
+      routes: [{ method: 'GET', path: /^\/emails\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$/, handle: (m) => status(m[1]!) }],
+    },
+    { port: config.PORT, host: config.HOST, logger },
+  );
+  url = http.url;
+  return {
+    url,
+    async close() {
+      await http.close();
+      await redis.quit();
+    },
+  };
+}
+
+if (isMain(import.meta.url)) {
+  const config = configOrExit();
+  const logger = processLogger(config, STRATEGY, 'web');
+  const redis = await resolveRedis(config, logger);
+  if (!config.REDIS_URL) logger.warn({ redis: redis.url }, `no REDIS_URL: started a private Redis; run workers with REDIS_URL=${redis.url}`);
+  const running = await startWeb({ config, logger, redisUrl: redis.url });
+  onShutdown(
+    logger,
+    async () => {
+      await running.close();
+      await redis.close();
+    },
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  const child = superviseMe();
+  if (child.supervised) child.ready({ url: running.url });
+  else logger.info({ url: running.url, redis: redis.url }, `listening on ${running.url}  try: ${curlExample(running.url)}`);
+}
