@@ -1,6 +1,6 @@
 // Every default of the queue library, in one place, each with the reason for
-// its value. Options passed to Queue, Worker or Scheduler override these; the
-// README's "Under the hood" section points here.
+// its value. Options passed to Queue, Worker, MultiWorker or Scheduler
+// override these; the README's "Under the hood" section points here.
 
 export const defaults = {
   /** Key prefix. "resque" is what node-resque and Ruby resque use, so their tools see our data. */
@@ -42,6 +42,36 @@ export const defaults = {
   blockTimeoutMs: 1_000,
   /** Graceful stop: how long to wait for running jobs before handing them back to the queue. */
   stopTimeoutMs: 10_000,
+
+  // --- MultiWorker ----------------------------------------------------------
+  // One Worker whose concurrency ("task processors", node-resque's name) follows
+  // the event loop. See multi-worker.ts and scaling.ts.
+  /** Processors never go below this. 1 is node-resque's default. */
+  minTaskProcessors: 1,
+  /** Processors never go above this. node-resque defaults to 10; the talk's demo used 20 and 100. */
+  maxTaskProcessors: 10,
+  /**
+   * How often the multiWorker measures the loop and decides, ms. A check is one
+   * sample of a timer the process already runs, so checking often is cheap and
+   * reacts sooner both ways; node-resque checks every 500 ms.
+   */
+  checkTimeout: 100,
+  /** Above this event-loop delay (ms) the loop counts as blocked and processors are halved. node-resque's default. */
+  maxEventLoopDelay: 10,
+  /**
+   * While the loop is healthy, grow towards the processor count that would keep
+   * it busy about this share of the time (measured per busy processor). Half
+   * leaves room for HTTP, Redis replies and the heartbeat.
+   */
+  targetLoopUtilization: 0.5,
+  /** Never grow more than this many times in one check, however idle the loop looked: a short window can mislead. */
+  maxGrowthPerCheck: 16,
+  /**
+   * After the loop blocked, the halved count is a ceiling above which the
+   * multiWorker grows one processor at a time; it is forgotten after this long
+   * without another block (workloads change).
+   */
+  ceilingMemoryMs: 2_000,
 
   // --- Job status ---------------------------------------------------------
   /** How long a job's status (queued, working, succeeded...) is kept after its last change. 0 = no status at all. */
