@@ -17,7 +17,9 @@
 // among a hundred 1 ms samples is the signal, and a mean would hide it.
 // Event-loop utilization (the share of the window the loop was running
 // JavaScript) is reported beside it: delay says how long others waited,
-// utilization how much room is left.
+// utilization how much room is left. And the CPU time the process got, because
+// on a shared machine "running JavaScript" can also mean "waiting for a core
+// in the middle of it" (scaling.ts uses both to tell whose fault a delay is).
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 export interface LoopSample {
@@ -25,6 +27,10 @@ export interface LoopSample {
   maxDelayMs: number;
   /** Share of the window the loop was busy, 0-1. */
   utilization: number;
+  /** Length of the window, ms. */
+  windowMs: number;
+  /** CPU time (user + system) the process got in the window, ms. */
+  cpuMs: number;
 }
 
 export class EventLoopMonitor {
@@ -32,6 +38,8 @@ export class EventLoopMonitor {
   private lastTick = performance.now();
   private worst = 0;
   private lastElu: EventLoopUtilization = performance.eventLoopUtilization();
+  private lastCpu = process.cpuUsage();
+  private windowStart = performance.now();
 
   constructor(private readonly resolutionMs = 10) {
     this.timer = setInterval(() => this.observe(), resolutionMs);
@@ -53,8 +61,13 @@ export class EventLoopMonitor {
     const maxDelayMs = Math.max(this.worst, pending);
     const elu = performance.eventLoopUtilization(this.lastElu);
     this.lastElu = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage(this.lastCpu);
+    this.lastCpu = process.cpuUsage();
+    const now = performance.now();
+    const windowMs = now - this.windowStart;
+    this.windowStart = now;
     this.worst = 0;
-    return { maxDelayMs, utilization: elu.utilization };
+    return { maxDelayMs, utilization: elu.utilization, windowMs, cpuMs: (cpu.user + cpu.system) / 1000 };
   }
 
   stop(): void {

@@ -51,5 +51,7 @@ export function keys(namespace: string = defaults.namespace) {
     job: (id: string) => `${p}job:${id}`,
     /** string: token of the scheduler that currently leads */
     leader: `${p}scheduler:leader`,
+    /** string JSON {processors, active, delayMs, ...}: a multiWorker's scaling status, expires with its heartbeat */
+    multiWorker: (worker: string) => `${p}multiworker:${worker}`,
   };
 }

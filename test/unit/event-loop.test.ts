@@ -40,6 +40,21 @@ describe('the event-loop monitor', () => {
     }
   });
 
+  it('reports the window length and the CPU time the process got in it', async () => {
+    const monitor = new EventLoopMonitor(10);
+    try {
+      monitor.sample();
+      busyWait(200);
+      const s = monitor.sample();
+      expect(s.windowMs).toBeGreaterThanOrEqual(200);
+      // A busy-wait burns CPU, but on a shared machine it may get a core for only part of its 200 ms.
+      expect(s.cpuMs).toBeGreaterThan(0);
+      expect(s.cpuMs).toBeLessThanOrEqual(s.windowMs * 2 + 50); // two cores at most, with GC threads
+    } finally {
+      monitor.stop();
+    }
+  });
+
   // Why event-loop.ts does not use monitorEventLoopDelay: this is the blind spot it documents.
   it('perf_hooks.monitorEventLoopDelay misses a block that starts right after reset()', async () => {
     const histogram = monitorEventLoopDelay({ resolution: 10 });

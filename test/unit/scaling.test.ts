@@ -38,3 +38,39 @@ describe('the multiWorker scaling policy', () => {
     expect(decideProcessors({ processors: 9, busy: 0, delayMs: 0 }, narrow).processors).toBe(5);
   });
 });
+
+describe('slow start sized by the loop, a ceiling after a block, and whose fault a delay is', () => {
+  it('jumps to the count the loop has room for, at most maxGrowth times per check', () => {
+    // 2% busy with one job running: ~25 would keep it half busy.
+    expect(decide({ processors: 1, busy: 1, delayMs: 1, utilization: 0.02, busyAverage: 1 })).toMatchObject({ processors: 16, verb: 'added' });
+    expect(decide({ processors: 4, busy: 4, delayMs: 1, utilization: 0.02, busyAverage: 1 })).toMatchObject({ processors: 25 });
+    // A loop already 40% busy with 10 jobs: room for 12, not for 20.
+    expect(decide({ processors: 10, busy: 10, delayMs: 2, utilization: 0.4, busyAverage: 10 })).toMatchObject({ processors: 12 });
+    // No room by the estimate: still one more, the delay decides from there.
+    expect(decide({ processors: 10, busy: 10, delayMs: 2, utilization: 0.9, busyAverage: 10 })).toMatchObject({ processors: 11 });
+  });
+
+  it('above the ceiling a halving left, grows one at a time', () => {
+    expect(decide({ processors: 10, busy: 10, delayMs: 1, utilization: 0.01, busyAverage: 10, ceiling: 10 })).toMatchObject({ processors: 11 });
+    expect(decide({ processors: 4, busy: 4, delayMs: 1, utilization: 0.01, busyAverage: 4, ceiling: 10 })).toMatchObject({ processors: 10 });
+    expect(decide({ processors: 40, busy: 40, delayMs: 50, ceiling: 10 })).toMatchObject({ processors: 20, blocked: true });
+  });
+
+  it('a processor free all window means no job waited: it neither grows nor shrinks', () => {
+    expect(decide({ processors: 20, busy: 15, delayMs: 0 })).toMatchObject({ processors: 20, verb: 'steady' });
+  });
+
+  it('a late loop that was idle, or preempted, is the machine short of CPU: no halving', () => {
+    // 30 ms late in a 100 ms window, busy 3 ms: the process was waiting for a core.
+    const idle = decide({ processors: 64, busy: 64, delayMs: 30, utilization: 0.03, windowMs: 100, cpuMs: 3 });
+    expect(idle).toMatchObject({ verb: 'added', blocked: false });
+    expect(idle.ownDelayMs).toBeCloseTo(3);
+    expect(idle.reason).toMatch(/machine is short of CPU/);
+    // Busy 30 ms but on a core for only 6 of them: 30 x 6/30 = 6 ms its own.
+    expect(decide({ processors: 64, busy: 64, delayMs: 30, utilization: 0.3, windowMs: 100, cpuMs: 6 })).toMatchObject({ processors: 65, blocked: false });
+    // A 1 s busy-wait on a loaded machine still blocks: busy 1000 ms, on a core 300 of them.
+    const job = decide({ processors: 64, busy: 64, delayMs: 1000, utilization: 0.95, windowMs: 1050, cpuMs: 300 });
+    expect(job).toMatchObject({ processors: 32, blocked: true });
+    expect(job.ownDelayMs).toBeGreaterThan(250);
+  });
+});
