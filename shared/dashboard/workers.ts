@@ -2,9 +2,12 @@
 // and its latest job; this adds what a person asks next - is it alive (its
 // heartbeat deadline, by Redis's clock), since when does it run, everything
 // it holds (its processing list: running and prefetched jobs, which is also
-// what recovery hands back if it is dead) and its own counters.
+// what recovery hands back if it is dead), its own counters and, for a
+// multiWorker, the scaling status it publishes: task processors and the
+// event-loop delay that decides their number.
 import type { Redis } from 'ioredis';
 import type { Keys } from '../queue/keys.ts';
+import type { MultiWorkerStatus } from '../queue/multi-worker.ts';
 import type { WorkerInfo } from '../queue/stats.ts';
 import { summarise, type JobSummary } from './entries.ts';
 
@@ -26,6 +29,8 @@ export interface WorkerRow {
   held: JobSummary[];
   processed: number;
   failed: number;
+  /** Only for a multiWorker: its latest check (it expires with the heartbeat). */
+  multiWorker: MultiWorkerStatus | null;
 }
 
 export async function readWorkers(redis: Redis, k: Keys, workers: WorkerInfo[]): Promise<WorkerRow[]> {
@@ -37,7 +42,8 @@ export async function readWorkers(redis: Redis, k: Keys, workers: WorkerInfo[]):
       .get(k.started(w.name, csv))
       .get(k.workingOn(w.name, csv))
       .lrange(k.processing(w.name), 0, HELD_SHOWN - 1)
-      .mget(k.workerProcessed(w.name), k.workerFailed(w.name));
+      .mget(k.workerProcessed(w.name), k.workerFailed(w.name))
+      .get(k.multiWorker(w.name));
   }
   const values = ((await pipe.exec()) ?? []).map(([err, v]) => {
     if (err) throw err;
@@ -52,6 +58,7 @@ export async function readWorkers(redis: Redis, k: Keys, workers: WorkerInfo[]):
     const record = values[i++] as string | null;
     const held = (values[i++] as string[]).map((raw) => summarise(raw));
     const [processed, failed] = values[i++] as [string | null, string | null];
+    const multiWorker = readJson<MultiWorkerStatus>(values[i++] as string | null);
     const heartbeatInMs = deadline === null ? null : Number(deadline) - redisNow;
     const current = readWorkingOn(record);
     return {
@@ -65,11 +72,20 @@ export async function readWorkers(redis: Redis, k: Keys, workers: WorkerInfo[]):
       held,
       processed: Number(processed ?? 0),
       failed: Number(failed ?? 0),
+      multiWorker,
     };
   });
   // Dead first (they need attention), then busy, then idle; by name within each.
   const order = { dead: 0, working: 1, idle: 2 } as const;
   return rows.sort((a, b) => order[a.state] - order[b.state] || a.name.localeCompare(b.name));
+}
+
+function readJson<T>(raw: string | null): T | null {
+  try {
+    return raw === null ? null : (JSON.parse(raw) as T);
+  } catch {
+    return null;
+  }
 }
 
 function readWorkingOn(record: string | null): WorkerRow['current'] {

@@ -11,7 +11,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Email } from '../../shared/email.ts';
 import { createMailer, isPermanentFailure, type Mailer } from '../../shared/mailer.ts';
-import { Queue, Worker } from '../../shared/queue/index.ts';
+import { MultiWorker, Queue, Worker } from '../../shared/queue/index.ts';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
 import { startSink, type Sink } from '../../shared/smtp-sink.ts';
 import { killAll, ROOT, startEntry, type Child } from '../helpers/spawn.ts';
@@ -26,6 +26,7 @@ let queue: Queue;
 let sink: Sink;
 let mailer: Mailer;
 let worker: Worker;
+let multi: MultiWorker;
 let dashboard: { child: Child; url: string };
 let context: BrowserContext;
 let profileDir: string;
@@ -35,13 +36,21 @@ const pageErrors: string[] = [];
 /** Ids the sink refuses with 550 (permanent: straight to the failed list) until a test lets them through. */
 const refused = new Set<string>();
 
+const clients: Redis[] = [];
+/** A client for the test, a worker or the multiWorker; all closed at the end. */
+function client(): Redis {
+  const c = createRedis(redisServer.url);
+  c.on('error', () => {}); // reconnect noise while the banner test stops Redis
+  clients.push(c);
+  return c;
+}
+
 const email = (id: string, subject = `hello ${id}`): Email => ({ id, to: `${id}@example.com`, subject, text: `message ${id}` });
 const enqueueEmail = (e: Email, queueName = 'emailQueue') => queue.enqueue(queueName, 'sendEmail', [e], { id: e.id });
 
 beforeAll(async () => {
   redisServer = await startPrivateRedis();
-  redis = createRedis(redisServer.url);
-  redis.on('error', () => {}); // reconnect noise while the banner test stops Redis
+  redis = client();
   queue = new Queue({ redis });
   sink = await startSink({ decide: ({ id }) => (id !== undefined && refused.has(id) ? 'perm' : undefined) });
   mailer = createMailer({ smtpUrl: sink.url, from: 'jobs@background-jobs.test', timeoutMs: 10_000 });
@@ -68,11 +77,12 @@ afterAll(async () => {
   await context?.close();
   if (profileDir) await rm(profileDir, { recursive: true, force: true });
   await worker?.stop(2_000);
+  await multi?.stop(2_000);
   // The dashboard stops on SIGTERM with exit code 0 even after Redis went away and came back.
   if (dashboard) expect(await dashboard.child.stop()).toBe(0);
   killAll();
   mailer?.close();
-  redis?.disconnect();
+  for (const c of clients) c.disconnect();
   await sink?.close();
   await redisServer?.stop();
 });
@@ -95,10 +105,8 @@ describe('what the page shows', () => {
 
   it('lists a running worker with what it is working on and since when, and a dead one awaiting recovery', async () => {
     sink.configure({ latencyMs: 2_500 }); // a slow provider keeps the worker busy long enough to look at
-    const workerRedis = createRedis(redisServer.url);
-    workerRedis.on('error', () => {}); // reconnect noise while the banner test stops Redis
     worker = new Worker({
-      redis: workerRedis,
+      redis: client(),
       queues: ['emailQueue'],
       jobs: { sendEmail: (e: Email) => mailer.send(e) },
       isPermanent: isPermanentFailure,
@@ -125,6 +133,23 @@ describe('what the page shows', () => {
     await sink.waitFor((s) => s.unique >= 3, 30_000, 'the three early emails');
     sink.configure({ latencyMs: 0 });
     await expect.poll(textOf('[data-queue="emailQueue"] .length'), poll).toBe('0');
+  });
+
+  it("shows a multiWorker's task processors and event-loop delay", async () => {
+    multi = new MultiWorker({
+      redis: client(),
+      queues: ['slowQueue'],
+      jobs: { slowSleepJob: () => new Promise((resolve) => setTimeout(resolve, 400)) },
+      minTaskProcessors: 1,
+      maxTaskProcessors: 20,
+    });
+    multi.on('error', () => {});
+    await multi.start();
+    for (let i = 0; i < 60; i++) await queue.enqueue('slowQueue', 'slowSleepJob', [i]);
+    const row = `[data-worker="${multi.name}"]`;
+    // It grows while most processors are busy: more than one shows that the page follows it.
+    await expect.poll(async () => Number(/of (\d+) processors/.exec((await textOf(row)()) ?? '')?.[1] ?? 0), poll).toBeGreaterThan(1);
+    expect(await textOf(row)()).toMatch(/multiWorker.*busy \(1-20\).*event-loop delay \d+\.\d ms/s);
   });
 });
 
@@ -207,6 +232,9 @@ describe('safety', () => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => enqueueEmail(email(`burst-${i}`))));
     await sink.waitFor((_, s) => [...Array(40).keys()].every((i) => s.deliveries().has(`burst-${i}`)), 30_000, 'the burst');
     await expect.poll(() => page.locator('#chart polyline.processed').count(), poll).toBeGreaterThan(0);
+    // ...and the multiWorker at work in the picture.
+    await Promise.all(Array.from({ length: 300 }, (_, i) => queue.enqueue('slowQueue', 'slowSleepJob', [i])));
+    await expect.poll(textOf(`[data-worker="${multi.name}"] .multi`), poll).toMatch(/^multiWorker [1-9]\d* of \d+ processors busy/);
     await page.locator('article.entry[data-job-id="xss-failed"] .backtrace summary').click();
     await page.fill('#lookup-id', 'retry-me');
     await page.click('#lookup-form button[type="submit"]');

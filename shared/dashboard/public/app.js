@@ -281,7 +281,7 @@ function renderWorkers(w) {
     return el(
       'tr',
       { 'data-worker': worker.name, class: `state-${worker.state}` },
-      el('td', {}, el('code', {}, worker.name), el('div', { class: 'sub' }, `queues: ${worker.queues.join(', ')}`)),
+      el('td', {}, el('code', {}, worker.name), el('div', { class: 'sub' }, `queues: ${worker.queues.join(', ')}`), multiWorkerLine(worker.multiWorker)),
       el('td', {}, el('span', { class: `badge ${worker.state}` }, state)),
       el('td', {}, ...workingOn(current, worker.held)),
       el('td', {}, current?.since ? `${ago(current.since)}` : worker.startedAt ? `up ${ago(worker.startedAt).replace(' ago', '')}` : '–'),
@@ -292,6 +292,23 @@ function renderWorkers(w) {
   });
   replaceRows(byId('worker-rows'), rows.length ? rows : [el('tr', {}, el('td', { colspan: '7', class: 'empty' }, 'No workers registered.'))]);
   setText('nav-workers', w.dead > 0 ? `${w.workers.length} (${w.dead} dead)` : w.workers.length ? num(w.workers.length) : '');
+}
+
+/**
+ * A multiWorker's scaling at a glance: processors busy of how many (and its bounds), and the event-loop delay that sets them.
+ * @param {{ processors: number, active: number, min: number, max: number, delayMs: number, utilization: number, verb: string } | null} m
+ */
+function multiWorkerLine(m) {
+  if (!m) return null;
+  return el(
+    'div',
+    { class: 'multi' },
+    el('span', { class: 'tag' }, 'multiWorker'),
+    ` ${m.active} of ${m.processors} processors busy (${m.min}-${m.max})`,
+    el('br'),
+    `event-loop delay ${m.delayMs.toFixed(1)} ms`,
+    ` · loop ${Math.round(m.utilization * 100)}% busy · last check: ${m.verb}`,
+  );
 }
 
 /**
