@@ -3,6 +3,7 @@
 // workers with what each is doing. Two pipelined round trips; read-only.
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
+import type { MultiWorkerStatus } from './multi-worker.ts';
 
 export interface QueueInfo {
   name: string;
@@ -20,6 +21,8 @@ export interface WorkerInfo {
   job: { queue: string; class: string; id: string | undefined; runAt: string } | null;
   /** One of ours, with a heartbeat (node-resque and Ruby workers have none we read). */
   heartbeat: boolean;
+  /** A multiWorker's latest check (task processors, event-loop delay); null for other workers. */
+  multiWorker: MultiWorkerStatus | null;
 }
 
 export interface QueueStats {
@@ -67,7 +70,7 @@ export async function readStats(redis: Redis, k: Keys): Promise<QueueStats> {
   const second = redis.pipeline();
   for (const q of queueNames) second.llen(k.queue(q)).lindex(k.queue(q), 0);
   for (const s of seconds) second.llen(k.delayed(Number(s)));
-  for (const w of workers) second.get(`${k.prefix}worker:${w.registration}`).llen(k.processing(w.name));
+  for (const w of workers) second.get(`${k.prefix}worker:${w.registration}`).llen(k.processing(w.name)).get(k.multiWorker(w.name));
   const values = ((await second.exec()) ?? []).map(([err, v]) => {
     if (err) throw err;
     return v;
@@ -91,6 +94,7 @@ export async function readStats(redis: Redis, k: Keys): Promise<QueueStats> {
   const workerInfo: WorkerInfo[] = workers.map((w) => {
     const record = values[i++] as string | null;
     const reserved = values[i++] as number;
+    const scaling = values[i++] as string | null;
     let job: WorkerInfo['job'] = null;
     try {
       if (record) {
@@ -100,7 +104,13 @@ export async function readStats(redis: Redis, k: Keys): Promise<QueueStats> {
     } catch {
       // "started" or another client's format: no job to show
     }
-    return { name: w.name, queues: w.queues.split(','), reserved, job, heartbeat: ours.has(w.name) };
+    let multiWorker: MultiWorkerStatus | null = null;
+    try {
+      multiWorker = scaling ? (JSON.parse(scaling) as MultiWorkerStatus) : null;
+    } catch {
+      // not ours to read
+    }
+    return { name: w.name, queues: w.queues.split(','), reserved, job, heartbeat: ours.has(w.name), multiWorker };
   });
   return {
     queues,

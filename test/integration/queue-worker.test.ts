@@ -247,7 +247,7 @@ describe('observability', () => {
     expect(stats.queues).toEqual([{ name: 'q', length: 1, latencyMs: expect.any(Number) }]);
     expect(stats).toMatchObject({ queued: 1, delayed: 1, working: 1, processed: 0, failed: 0 });
     expect(stats.workers).toEqual([
-      { name: w.name, queues: ['q'], reserved: 1, heartbeat: true, job: { queue: 'q', class: 'slow', id: expect.any(String), runAt: expect.any(String) } },
+      { name: w.name, queues: ['q'], reserved: 1, heartbeat: true, multiWorker: null, job: { queue: 'q', class: 'slow', id: expect.any(String), runAt: expect.any(String) } },
     ]);
     const done = nextEvent(w, 'success');
     release();
