@@ -61,7 +61,9 @@ export function latencyChart(series: LatencySeries[], caption: string): string {
     body.push(`<line x1="${left}" x2="${left + plotW}" y1="${num(y)}" y2="${num(y)}" stroke="#e5e5e5"/>`);
     body.push(`<text x="${left - 8}" y="${num(y + 4)}" text-anchor="end" fill="#555">${v >= 1000 ? `${v / 1000} s` : `${v} ms`}</text>`);
   }
-  body.push(`<text x="${left - 8}" y="${num(yOf(floor) + 4)}" text-anchor="end" fill="#555">&lt;1 ms</text>`);
+  if (series.some((x) => x.points.some((p) => p[1] < 1))) {
+    body.push(`<text x="${left - 8}" y="${num(yOf(floor) + 4)}" text-anchor="end" fill="#555">&lt;1 ms</text>`);
+  }
   for (const x of xs) {
     body.push(`<line x1="${num(xOf(x))}" x2="${num(xOf(x))}" y1="${top}" y2="${top + plotH}" stroke="#f0f0f0"/>`);
     body.push(`<text x="${num(xOf(x))}" y="${top + plotH + 18}" text-anchor="middle" fill="#555">${x} ms</text>`);
@@ -97,7 +99,7 @@ export function throughputChart(bars: RatioBar[], goal: number, caption: string)
   const width = 720;
   const left = 150;
   const right = 170;
-  const top = 56;
+  const top = 74;
   const rowH = 34;
   const height = top + bars.length * rowH + 50;
   const plotW = width - left - right;
@@ -123,6 +125,9 @@ export function throughputChart(bars: RatioBar[], goal: number, caption: string)
   const gx = num(xOf(goal));
   body.push(`<line x1="${gx}" x2="${gx}" y1="${top - 6}" y2="${top + bars.length * rowH}" stroke="#2ca02c" stroke-dasharray="5 4" stroke-width="1.5"/>`);
   body.push(`<text x="${gx}" y="${top - 10}" text-anchor="middle" fill="#2ca02c">goal ${goal}x</text>`);
+  const bx = num(xOf(1));
+  body.push(`<line x1="${bx}" x2="${bx}" y1="${top - 6}" y2="${top + bars.length * rowH}" stroke="#7f7f7f" stroke-width="1.5"/>`);
+  body.push(`<text x="${bx}" y="${top - 10}" text-anchor="middle" fill="#7f7f7f">baseline</text>`);
   body.push(`<text x="${left + plotW / 2}" y="${height - 12}" text-anchor="middle" fill="#333">req/s as a share of the baseline in the same round (bar: median, whisker: min-max)</text>`);
   return frame(width, height, 'Throughput vs the bare baseline', bars.map((b) => `${b.target}: ${b.label}`).join('; '), body);
 }

@@ -28,6 +28,7 @@ export interface BenchOptions {
   /** Requests per second (all connections together) during the sweep; 0 = as fast as the server answers. */
   sweepRate: number;
   crashRate: number;
+  crashDuration: number;
   drainTimeout: number;
   crashDrainTimeout: number;
   out: string;
@@ -66,7 +67,7 @@ export const knobs: Knob[] = [
   { key: 'strategies', flag: 'strategies', env: 'BENCH_STRATEGIES', kind: 'list', normal: '', doc: 'Targets to run, e.g. baseline,1,2. Default: baseline and every strategy whose entry file exists.' },
   { key: 'passes', flag: 'passes', env: 'BENCH_PASSES', kind: 'list', normal: 'load,sweep,crash', doc: 'Which passes: load (throughput, latency, delivery), sweep (latency vs sink latency), crash (SIGKILL halfway).' },
   { key: 'connections', flag: 'connections', env: 'BENCH_CONNECTIONS', kind: 'integer', normal: '50', doc: 'Concurrent HTTP connections (autocannon -c), the same for every target.' },
-  { key: 'duration', flag: 'duration', env: 'BENCH_DURATION', kind: 'seconds', normal: '10', quick: '2', doc: 'Seconds of load per run (load and crash passes), the same for every target.' },
+  { key: 'duration', flag: 'duration', env: 'BENCH_DURATION', kind: 'seconds', normal: '10', quick: '2', doc: 'Seconds of load per run in the load pass, the same for every target.' },
   { key: 'rounds', flag: 'rounds', env: 'BENCH_ROUNDS', kind: 'integer', normal: '3', quick: '2', doc: 'Load-pass rounds; each runs every target once, interleaved, in alternating order.' },
   { key: 'rate', flag: 'rate', env: 'BENCH_RATE', kind: 'integer', normal: '0', doc: 'Requests/s in the load pass (all connections together); 0 = flat out, which is what the req/s column measures.' },
   { key: 'latencyMs', flag: 'latency', env: 'BENCH_SINK_LATENCY_MS', kind: 'integer', normal: '50', doc: 'Sink latency (ms per message) in the load and crash passes: a slow provider.' },
@@ -74,6 +75,7 @@ export const knobs: Knob[] = [
   { key: 'sweepDuration', flag: 'sweep-duration', env: 'BENCH_SWEEP_DURATION', kind: 'seconds', normal: '5', quick: '1.5', doc: 'Seconds of load per sink latency in the sweep.' },
   { key: 'sweepConnections', flag: 'sweep-connections', env: 'BENCH_SWEEP_CONNECTIONS', kind: 'integer', normal: '10', doc: 'Connections during the sweep. Few, because autocannon sends each connection\'s share of a second\'s requests at the start of the second: fewer connections, smaller bursts.' },
   { key: 'sweepRate', flag: 'sweep-rate', env: 'BENCH_SWEEP_RATE', kind: 'integer', normal: '100', doc: 'Requests/s during the sweep (all connections together), a steady load every strategy can take; 0 = flat out.' },
+  { key: 'crashDuration', flag: 'crash-duration', env: 'BENCH_CRASH_DURATION', kind: 'seconds', normal: '10', quick: '4', doc: 'Seconds of load in the crash pass, the same for every strategy; the kill comes halfway.' },
   { key: 'crashRate', flag: 'crash-rate', env: 'BENCH_CRASH_RATE', kind: 'integer', normal: '50', quick: '30', doc: 'Requests/s during the crash pass, low enough that every strategy can finish its backlog; 0 = flat out.' },
   { key: 'drainTimeout', flag: 'drain-timeout', env: 'BENCH_DRAIN_TIMEOUT', kind: 'seconds', normal: '5', quick: '1', doc: 'Load pass: seconds to keep delivering after the load (a backlog left then is "unfinished").' },
   { key: 'crashDrainTimeout', flag: 'crash-drain-timeout', env: 'BENCH_CRASH_DRAIN_TIMEOUT', kind: 'seconds', normal: '60', quick: '30', doc: 'Crash pass: seconds to wait for the backlog after the load.' },

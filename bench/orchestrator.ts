@@ -122,7 +122,7 @@ function plan(options: BenchOptions, chosen: Target[]): Cell[] {
   }
   if (options.passes.includes('crash')) {
     for (const target of chosen.filter((t) => t.crash !== 'none')) {
-      cells.push({ pass: 'crash', target, estimateMs: overheadMs(target) + sec(options.duration) + sec(options.crashDrainTimeout) * 0.25 });
+      cells.push({ pass: 'crash', target, estimateMs: overheadMs(target) + sec(options.crashDuration) + (target.crash === 'worker' ? sec(options.crashDuration) : 500) });
     }
   }
   return cells;
@@ -257,12 +257,13 @@ async function loadCell(run: TargetRun, cell: Cell, prefix: string, options: Ben
 }
 
 async function crashCell(run: TargetRun, prefix: string, options: BenchOptions, sink: SinkClient, report: Report, signal: AbortSignal | undefined, track: Track): Promise<CrashRun> {
-  const load = startLoad({ url: run.url, connections: options.connections, durationS: options.duration, rate: options.crashRate, prefix });
+  const durationMs = options.crashDuration * 1000;
+  const load = startLoad({ url: run.url, connections: options.connections, durationS: options.crashDuration, rate: options.crashRate, prefix });
   track(load);
   const loadStarted = Date.now();
-  const loadEnds = loadStarted + options.duration * 1000;
-  report('load', { phaseEndsAt: loadStarted + (options.duration * 1000) / 2 });
-  await Promise.race([load.done, new Promise((r) => setTimeout(r, (options.duration * 1000) / 2))]);
+  const loadEnds = loadStarted + durationMs;
+  report('load', { phaseEndsAt: loadStarted + durationMs / 2 });
+  await Promise.race([load.done, new Promise((r) => setTimeout(r, durationMs / 2))]);
   signal?.throwIfAborted();
   report('crash', { phaseEndsAt: loadEnds });
   const inFlightAtKill = load.inFlight();

@@ -297,6 +297,7 @@ export function commandLine(s: Settings): string {
     `--sweep-duration ${s.sweepDuration}`,
     `--sweep-connections ${s.sweepConnections}`,
     `--sweep-rate ${s.sweepRate}`,
+    `--crash-duration ${s.crashDuration}`,
     `--crash-rate ${s.crashRate}`,
     `--drain-timeout ${s.drainTimeout}`,
     `--crash-drain-timeout ${s.crashDrainTimeout}`,
@@ -331,7 +332,7 @@ export function charts(result: BenchResult): Record<string, string> {
   if (result.runs.crash.length > 0) {
     out[CHART_FILES.crash] = crashChart(
       result.runs.crash.map((r) => ({ target: r.target, accepted: r.delivery.accepted, lost: r.delivery.lost, duplicates: r.delivery.duplicates, unfinished: r.delivery.unfinished })),
-      `SIGKILL halfway through ${s.duration} s at ${s.crashRate > 0 ? `${s.crashRate} req/s` : 'full speed'}, sink latency ${s.latencyMs} ms`,
+      `SIGKILL halfway through ${s.crashDuration} s at ${s.crashRate > 0 ? `${s.crashRate} req/s` : 'full speed'}, sink latency ${s.latencyMs} ms`,
     );
   }
   return out;
@@ -385,7 +386,7 @@ export function markdownReport(result: BenchResult, chartFiles: string[]): strin
     lines.push(
       '## Crash',
       '',
-      `${s.crashRate > 0 ? `${s.crashRate} req/s` : 'Flat out'} for ${s.duration} s, sink latency ${s.latencyMs} ms; SIGKILL halfway; up to ${s.crashDrainTimeout} s to drain.`,
+      `${s.crashRate > 0 ? `${s.crashRate} req/s` : 'Flat out'} for ${s.crashDuration} s, sink latency ${s.latencyMs} ms; SIGKILL halfway; up to ${s.crashDrainTimeout} s to drain.`,
       '',
       markdownTable(crashTable(result)),
       '',

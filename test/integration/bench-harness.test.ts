@@ -130,7 +130,7 @@ describe('accounting: the sink drops request numbers 3 and 10 and duplicates 5',
 describe('crash pass', () => {
   it('kills the server of 1 and 2 halfway and starts it again on the same port; 1 loses nothing, 2 loses its queue', async () => {
     const { result, groups } = await tinyRun([
-      '--strategies', '1,2', '--passes', 'crash', '--duration', '3', '--crash-rate', '50', '--connections', '10',
+      '--strategies', '1,2', '--passes', 'crash', '--crash-duration', '3', '--crash-rate', '50', '--connections', '10',
       '--latency', '200', '--crash-drain-timeout', '20',
     ]);
     const [one, two] = result.runs.crash;
@@ -158,7 +158,7 @@ describe('crash pass', () => {
 
   it.skipIf(!hasStrategy3)("kills 3's worker child, which its supervisor re-forks", async () => {
     const { result, groups } = await tinyRun([
-      '--strategies', '3', '--passes', 'crash', '--duration', '3', '--crash-rate', '50', '--connections', '10',
+      '--strategies', '3', '--passes', 'crash', '--crash-duration', '3', '--crash-rate', '50', '--connections', '10',
       '--latency', '20', '--crash-drain-timeout', '30',
     ]);
     const r = result.runs.crash[0]!;
