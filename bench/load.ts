@@ -44,6 +44,8 @@ export interface LoadRecord {
 
 export interface RunningLoad {
   done: Promise<LoadRecord>;
+  /** Responses in the last whole second (for the progress line). */
+  lastSecond(): number;
   /** Request numbers sent and not answered yet (the crash pass notes them just before its kill). */
   inFlight(): number[];
   /** Ends the load early (Ctrl-C). */
@@ -133,8 +135,12 @@ export function startLoad(spec: LoadSpec): RunningLoad {
       },
     );
   });
+  let lastSecond = 0;
+  // autocannon passes {counter, bytes} to 'tick' listeners; its type definitions say it passes nothing.
+  (instance as unknown as NodeJS.EventEmitter | undefined)?.on('tick', ({ counter }: { counter: number }) => (lastSecond = counter));
   return {
     done,
+    lastSecond: () => lastSecond,
     inFlight() {
       // Connections that errored have moved on to a new number; theirs stay unanswered too.
       const out: number[] = [];

@@ -83,6 +83,8 @@ export interface ProgressEvent {
   phaseEndsAt?: number;
   /** Estimated ms until the whole benchmark is done. */
   etaMs: number;
+  /** During a load: responses in the last whole second, read when drawn. */
+  currentRate?: () => number;
 }
 
 export interface Observer {
@@ -196,7 +198,19 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
         profileDirs.push({ target: cell.target.name, dir });
         nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
       }
-      const run = await startTarget(cell.target, { smtpUrl: sink.url, nodeArgs });
+      let run: TargetRun;
+      try {
+        run = await startTarget(cell.target, { smtpUrl: sink.url, nodeArgs });
+      } catch (err) {
+        // A strategy that does not start (still being written, or broken) costs
+        // its own runs, not the whole benchmark.
+        signal?.throwIfAborted();
+        const first = (err as Error).message.split('\n')[0];
+        const note = `${cell.target.name} did not start for the ${cell.pass} pass${cell.round ? ` (round ${cell.round})` : ''}: ${first}`;
+        notes.push(note);
+        observer.note?.(note);
+        continue;
+      }
       try {
         if (cell.pass === 'load') runs.load.push(await loadCell(run, cell, prefix, options, sink, report, signal, (l) => (currentLoad = l)));
         else if (cell.pass === 'crash') runs.crash.push(await crashCell(run, prefix, options, sink, report, signal, (l) => (currentLoad = l)));
@@ -240,7 +254,7 @@ type Track = (load: RunningLoad) => void;
 async function loadCell(run: TargetRun, cell: Cell, prefix: string, options: BenchOptions, sink: SinkClient, report: Report, signal: AbortSignal | undefined, track: Track): Promise<LoadRun> {
   const load = startLoad({ url: run.url, connections: options.connections, durationS: options.duration, rate: options.rate, prefix });
   track(load);
-  report('load', { phaseEndsAt: Date.now() + options.duration * 1000 });
+  report('load', { phaseEndsAt: Date.now() + options.duration * 1000, currentRate: load.lastSecond });
   const record = await load.done;
   signal?.throwIfAborted();
   const { delivery, drained } = await settle(run, record, options.drainTimeout, sink, report, signal);
@@ -262,13 +276,13 @@ async function crashCell(run: TargetRun, prefix: string, options: BenchOptions, 
   track(load);
   const loadStarted = Date.now();
   const loadEnds = loadStarted + durationMs;
-  report('load', { phaseEndsAt: loadStarted + durationMs / 2 });
+  report('load', { phaseEndsAt: loadStarted + durationMs / 2, currentRate: load.lastSecond });
   await Promise.race([load.done, new Promise((r) => setTimeout(r, durationMs / 2))]);
   signal?.throwIfAborted();
   report('crash', { phaseEndsAt: loadEnds });
   const inFlightAtKill = load.inFlight();
   const outcome = await crash(run, loadStarted);
-  report('load', { phaseEndsAt: loadEnds });
+  report('load', { phaseEndsAt: loadEnds, currentRate: load.lastSecond });
   const record = await load.done;
   signal?.throwIfAborted();
   const { delivery, drained } = await settle(run, record, options.crashDrainTimeout, sink, report, signal, inFlightAtKill);
@@ -282,7 +296,7 @@ async function sweepCell(run: TargetRun, prefix: string, options: BenchOptions, 
     await sink.configure({ latencyMs });
     const load = startLoad({ url: run.url, connections: options.sweepConnections, durationS: options.sweepDuration, rate: options.sweepRate, prefix: `${prefix}x${i}` });
     track(load);
-    report('load', { latencyMs, phaseEndsAt: Date.now() + options.sweepDuration * 1000 });
+    report('load', { latencyMs, phaseEndsAt: Date.now() + options.sweepDuration * 1000, currentRate: load.lastSecond });
     const record = await load.done;
     out.push({ target: run.target.name, latencyMs, http: record.http });
   }

@@ -21,7 +21,8 @@ export function describe(e: ProgressEvent, now = Date.now()): string {
     e.latencyMs === undefined ? '' : `sink ${e.latencyMs} ms`,
   ].filter(Boolean);
   const phase = e.phaseEndsAt === undefined ? e.phase : `${e.phase} (${clock(e.phaseEndsAt - now)}${e.phase === 'drain' ? ' at most' : ''})`;
-  return `${where.join(' · ')} · ${phase} · about ${clock(e.etaMs)} left`;
+  const rate = e.currentRate?.();
+  return `${where.join(' · ')} · ${phase}${rate ? ` · ${rate.toLocaleString('en-US')} req/s` : ''} · about ${clock(e.etaMs)} left`;
 }
 
 export interface Progress {
@@ -46,7 +47,7 @@ export function createProgress(mode: ProgressMode, stream: NodeJS.WriteStream = 
     if (!last) return;
     // The estimate counts down between events instead of freezing.
     const e = { ...last, etaMs: last.etaMs - (Date.now() - lastAt) };
-    const text = describe(e).slice(0, Math.max(20, (stream.columns ?? 100) - 1));
+    const text = describe(e).slice(0, Math.max(40, (stream.columns || 120) - 1));
     stream.write(`\r\x1b[2K${text}`);
   };
   const timer = setInterval(draw, 250);

@@ -1,0 +1,94 @@
+// The arithmetic under the benchmark's tables, on hand-made inputs: which ids
+// count as lost, unfinished, duplicated or cut by a kill, and how flags,
+// environment and --quick combine. (No processes: the harness test runs the
+// real thing.)
+import { describe, expect, it } from 'vitest';
+import { account } from '../../bench/accounting.ts';
+import type { LoadRecord } from '../../bench/load.ts';
+import { percentile, spread } from '../../bench/numbers.ts';
+import { OptionsError, parseOptions } from '../../bench/options.ts';
+import { show } from '../../bench/report.ts';
+import type { LedgerEntry } from '../../bench/sink.ts';
+
+const T0 = 1_700_000_000_000;
+
+/** Requests 1..sent; `accepted` lists the numbers that got a 2xx, at T0 + n ms. */
+function record(sent: number, accepted: number[]): LoadRecord {
+  const acceptedAt: (number | undefined)[] = [];
+  for (const n of accepted) acceptedAt[n] = T0 + n;
+  const http = { reqPerSec: 0, responses: 0, latencyMs: { p50: 0, p97_5: 0, p99: 0, max: 0, mean: 0 }, non2xx: 0, errors: 0, timeouts: 0, statusCodes: {}, durationS: 1 };
+  return { prefix: 'l1', startedAt: T0, endedAt: T0 + 1000, sent, acceptedAt, accepted: accepted.length, http };
+}
+
+const entry = (n: number, count: number, at: number): LedgerEntry => [`l1-${n}`, count, at];
+
+describe('accepted against delivered', () => {
+  it('an accepted id the sink never got is lost; one it got twice is a duplicate', () => {
+    const d = account(record(5, [1, 2, 3, 4, 5]), [entry(1, 1, T0 + 11), entry(2, 2, T0 + 22), entry(4, 1, T0 + 44), entry(5, 1, T0 + 55)], true, 0);
+    expect(d).toMatchObject({ accepted: 5, delivered: 4, lost: 1, unfinished: 0, duplicates: 1, deliveredWithout2xx: 0 });
+    expect(d.notDeliveredSample).toEqual(['l1-3']);
+    expect(d.duplicatedSample).toEqual(['l1-2']);
+  });
+
+  it('when the drain ran out of time, what the strategy still holds is unfinished, not lost', () => {
+    const d = account(record(4, [1, 2, 3, 4]), [entry(1, 1, T0 + 5)], false, 2);
+    expect(d).toMatchObject({ delivered: 1, lost: 1, unfinished: 2 });
+    // Never more unfinished than undelivered, whatever the strategy claims.
+    expect(account(record(4, [1, 2, 3, 4]), [entry(1, 1, T0 + 5)], false, 50)).toMatchObject({ lost: 0, unfinished: 3 });
+    // A finished drain means nothing is pending: every gap is a loss.
+    expect(account(record(4, [1, 2, 3, 4]), [entry(1, 1, T0 + 5)], true, 2)).toMatchObject({ lost: 3, unfinished: 0 });
+  });
+
+  it('delivered without a 2xx is counted apart, and "cut by the kill" only for requests in flight at the kill', () => {
+    const d = account(record(6, [1, 2]), [entry(1, 1, T0 + 3), entry(2, 1, T0 + 4), entry(3, 1, T0 + 5), entry(6, 1, T0 + 9)], true, 0, [3, 4]);
+    expect(d).toMatchObject({ accepted: 2, delivered: 2, lost: 0, deliveredWithout2xx: 2, cutByCrash: 1 });
+  });
+
+  it('ignores ids of other runs, and measures from the 2xx to the sink (negative when the sink was first)', () => {
+    const d = account(record(3, [1, 2, 3]), [entry(1, 1, T0 + 1 + 40), entry(2, 1, T0 + 2 - 3), entry(3, 1, T0 + 3 + 10), ['l12-1', 1, T0], ['x-2', 1, T0]], true, 0);
+    expect(d.delivered).toBe(3);
+    expect(d.endToEndMs).toEqual({ p50: 10, p99: 40, max: 40 });
+    expect(account(record(1, [1]), [entry(1, 1, T0 - 5)], true, 0).endToEndMs?.p50).toBe(-6);
+    // Three distinct emails of this run, the last one 41 ms after the load started: 3 / 0.041 s.
+    expect(d.emailsPerSec).toBeCloseTo(3 / 0.041, 5);
+  });
+});
+
+describe('numbers', () => {
+  it('percentiles by nearest rank, medians with their range', () => {
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+    expect(percentile([1, 2, 3, 4], 99)).toBe(4);
+    expect(percentile([], 50)).toBeUndefined();
+    expect(spread([3, 1, 2])).toEqual({ median: 2, min: 1, max: 3, n: 3 });
+    expect(spread([4, 1])).toEqual({ median: 2.5, min: 1, max: 4, n: 2 });
+    expect(spread([])).toBeNull();
+    expect(show(spread([5900, 6310, 6088]))).toBe('6,088 (5,900-6,310)');
+    expect(show(spread([-6, -5, -5]))).toBe('-5 (-6..-5)');
+    expect(show(spread([7]))).toBe('7');
+  });
+});
+
+describe('options', () => {
+  it('a flag beats its environment variable, which beats the --quick default, which beats the default', () => {
+    expect(parseOptions([], {}).duration).toBe(10);
+    expect(parseOptions(['--quick'], {}).duration).toBe(2);
+    expect(parseOptions(['--quick'], { BENCH_DURATION: '7' }).duration).toBe(7);
+    expect(parseOptions(['--quick', '--duration', '5'], { BENCH_DURATION: '7' }).duration).toBe(5);
+    expect(parseOptions([], { BENCH_QUICK: 'true' }).rounds).toBe(2);
+  });
+
+  it('crash on/off and the list of passes', () => {
+    expect(parseOptions([], {}).passes).toEqual(['load', 'sweep', 'crash']);
+    expect(parseOptions(['--no-crash'], {}).passes).toEqual(['load', 'sweep']);
+    expect(parseOptions(['--passes', 'crash,load'], {}).passes).toEqual(['load', 'crash']);
+    expect(parseOptions([], { BENCH_SWEEP: 'off' }).sweepLatenciesMs).toEqual([]);
+    expect(parseOptions(['--strategies', 'baseline,2'], {}).strategies).toEqual(['baseline', '2']);
+  });
+
+  it('refuses what it cannot read, naming the flag or variable', () => {
+    expect(() => parseOptions(['--duration', 'ten'], {})).toThrow(/--duration must be a number of seconds/);
+    expect(() => parseOptions([], { BENCH_CONNECTIONS: '-3' })).toThrow(/BENCH_CONNECTIONS must be a whole number/);
+    expect(() => parseOptions(['--passes', 'load,soak'], {})).toThrow(OptionsError);
+    expect(() => parseOptions(['--sweep', '0,fast'], {})).toThrow(/--sweep must be a comma-separated list/);
+  });
+});
