@@ -118,7 +118,8 @@ export function decideProcessors(input: ScalingInput, limits: ScalingLimits): Sc
       const perJob = utilization / busyAverage;
       const fits = perJob > 0 ? Math.floor(goal / perJob) : Infinity;
       target = clamp(Math.max(processors + 1, Math.min(processors * maxGrowth, fits, ceiling)));
-      reason = `loop healthy, ${pct(utilization)} busy with ${busyAverage.toFixed(1)} jobs running: room for ${Number.isFinite(fits) ? fits : 'many'}`;
+      const measured = `loop healthy, ${pct(utilization)} busy with ${busyAverage.toFixed(1)} jobs running`;
+      reason = fits > processors + 1 ? `${measured}: room for ${Number.isFinite(fits) ? `~${fits}` : 'many'}` : `${measured}: adding one`;
     } else {
       target = clamp(Math.max(processors + 1, Math.min(processors * 2, ceiling)));
       reason = 'loop healthy and most processors busy: doubling';

@@ -1,0 +1,159 @@
+// Strategy 5 - multiWorker, the worker process: strategy 4's worker, except
+// that one process runs between MIN_TASK_PROCESSORS and MAX_TASK_PROCESSORS
+// jobs at once and picks the number itself. Every CHECK_TIMEOUT_MS it asks its
+// event loop how late it ran: healthy and every processor busy, it adds
+// processors (fast: it sizes the step by how busy the loop was); blocked -
+// later than MAX_EVENT_LOOP_DELAY_MS because a job hogs the CPU - it halves
+// them. Sending an email is a wait on SMTP, so one process sends many at once
+// over MAX_TASK_PROCESSORS pooled connections and two Redis connections.
+// It also knows the talk's demo jobs, in `slowQueue`: slowSleepJob awaits a
+// timer, slowCPUJob busy-waits (npm run strategy:5:demo).
+//
+// When the response returns: as in strategy 4 (its web process answers once
+//   Redis has the job) - long before this process sees it.
+// What a crash loses: nothing. However many jobs run at once, each is in this
+//   worker's processing list in Redis until it is acked; after a kill -9 the
+//   scheduler of the restarted process (or any other worker's) hands them all
+//   back once the heartbeat expires (5 s). Those being sent at the kill may be
+//   delivered twice.
+// Walkthrough: docs/walkthrough.md, "5. multiWorker".
+//
+//   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:5:worker
+import { validateEmail, type Email } from '../../shared/email.ts';
+import { configOrExit, isMain, processLogger, resolveSmtp } from '../../shared/main.ts';
+import { createMailer, isPermanentFailure } from '../../shared/mailer.ts';
+import { backoffMs, defaults, MultiWorker, Scheduler, type Jobs, type StopResult } from '../../shared/queue/index.ts';
+import { createRedis, resolveRedis } from '../../shared/redis.ts';
+import { onShutdown } from '../../shared/shutdown.ts';
+import type { Config } from '../../shared/config.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { JOB, QUEUE, superviseMe } from '../4-redis-queue/main.ts';
+
+export const STRATEGY = '5-multi-worker';
+/** The talk's demo queue and jobs. */
+export const DEMO_QUEUE = 'slowQueue';
+
+/** Blocks the event loop for `ms`, as the talk's blockingSleep did: nothing else in this process runs meanwhile. */
+export function busyWait(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // hog the loop
+  }
+}
+
+export const demoJobs = {
+  /** Waits on a timer: costs the event loop nothing while it waits. */
+  slowSleepJob: (ms = 1000) => new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms)),
+  /** Busy-waits: the event loop, heartbeat included, stops for `ms`. Keep it well under the heartbeat TTL (5 s). */
+  slowCPUJob: (ms = 1000) => {
+    busyWait(ms);
+    return ms;
+  },
+} satisfies Jobs;
+
+export interface RunningMultiWorker {
+  multiWorker: MultiWorker;
+  /** Graceful: stop taking jobs, finish running ones (until timeoutMs), deregister. */
+  close(timeoutMs: number): Promise<StopResult>;
+}
+
+export async function startMultiWorker({ config, logger, redisUrl, smtpUrl }: { config: Config; logger: Logger; redisUrl: string; smtpUrl: URL }): Promise<RunningMultiWorker> {
+  // One connection for commands (worker, scheduler, status), one for blocking waits: for 1 processor or 1,000.
+  const redis = createRedis(redisUrl);
+  redis.on('error', () => {}); // reported once per outage by the 'error' events below
+  // As many SMTP connections as processors: an email waiting for a connection is a processor doing nothing.
+  const mailer = createMailer({
+    smtpUrl,
+    from: config.MAIL_FROM,
+    timeoutMs: config.SMTP_TIMEOUT_MS,
+    allowRemote: config.SMTP_ALLOW_REMOTE,
+    pool: true,
+    maxConnections: config.MAX_TASK_PROCESSORS,
+  });
+  const multiWorker = new MultiWorker({
+    redis,
+    namespace: config.QUEUE_NAMESPACE,
+    queues: [QUEUE, DEMO_QUEUE],
+    minTaskProcessors: config.MIN_TASK_PROCESSORS,
+    maxTaskProcessors: config.MAX_TASK_PROCESSORS,
+    checkTimeout: config.CHECK_TIMEOUT_MS,
+    maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
+    maxAttempts: config.MAX_ATTEMPTS,
+    backoff: (attempt) => backoffMs(attempt, config.RETRY_BASE_MS, defaults.backoffMaxMs),
+    isPermanent: isPermanentFailure,
+    jobs: {
+      // As in strategy 4: anyone who can write to Redis can enqueue, so the email is checked again before it goes out.
+      [JOB]: async (email: Email) => {
+        let checked: Email;
+        try {
+          checked = validateEmail(email, email.id);
+        } catch (err) {
+          throw Object.assign(new Error(`invalid email in job: ${(err as Error).message}`), { responseCode: 550 });
+        }
+        return mailer.send(checked);
+      },
+      ...demoJobs,
+    },
+  });
+  const scheduler = new Scheduler({ redis, namespace: config.QUEUE_NAMESPACE, name: multiWorker.name });
+
+  let lastError = '';
+  const onError = (err: Error) => err.message !== lastError && ((lastError = err.message), logger.warn({ err: err.message }, 'queue error'));
+  multiWorker.on('error', onError);
+  scheduler.on('error', onError);
+  multiWorker.on('success', (job, _result, ms) => {
+    lastError = '';
+    if (job.class === JOB) logger.info({ id: job.id, attempt: job.attempt, sendMs: Math.round(ms) }, 'sent');
+    else logger.debug({ class: job.class, ms: Math.round(ms) }, 'demo job done');
+  });
+  multiWorker.on('retry', (job, err, delayMs) => logger.warn({ id: job.id, attempt: job.attempt, delayMs, error: err.message }, `send failed, retry in ${delayMs} ms`));
+  multiWorker.on('failure', (job, err) => logger.error({ id: job.id, class: job.class, attempts: job.attempt, error: err.message }, 'failed: giving up'));
+  // Every change is logged with the measurements behind it, as in the talk; a steady check only at debug level.
+  multiWorker.on('multiWorkerAction', ({ verb, processors, previous, delayMs, ownDelayMs, utilization, busy, reason }) =>
+    logger[verb === 'steady' ? 'debug' : 'info'](
+      { multiWorkerAction: verb, processors, previous, delayMs: round(delayMs), ownDelayMs: round(ownDelayMs), utilization: round(utilization, 3), busy },
+      `${verb === 'added' ? '+' : verb === 'removed' ? '-' : '='} processors ${previous} -> ${processors}, event-loop delay ${round(delayMs)} ms: ${reason}`,
+    ),
+  );
+  scheduler.on('leader', (leading) => logger.info({ leading }, leading ? 'scheduler: leading' : 'scheduler: no longer leading'));
+  scheduler.on('recovered', (r) => logger.warn(r, `recovered ${r.jobs} jobs of dead worker ${r.worker}: back at the head of the queue`));
+
+  await multiWorker.start();
+  await scheduler.start();
+  logger.info(
+    { name: multiWorker.name, queues: [QUEUE, DEMO_QUEUE], minTaskProcessors: multiWorker.min, maxTaskProcessors: multiWorker.max },
+    'multiWorker ready',
+  );
+  return {
+    multiWorker,
+    async close(timeoutMs) {
+      const result = await multiWorker.stop(timeoutMs);
+      await scheduler.stop();
+      mailer.close();
+      await redis.quit();
+      return result;
+    },
+  };
+}
+
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+if (isMain(import.meta.url)) {
+  const config = configOrExit();
+  const logger = processLogger(config, STRATEGY, 'worker');
+  const redis = await resolveRedis(config, logger);
+  const smtp = await resolveSmtp(config, logger);
+  const running = await startMultiWorker({ config, logger, redisUrl: redis.url, smtpUrl: smtp.url });
+  onShutdown(
+    logger,
+    async () => {
+      // Leave a second of the hard-stop timer for deregistering and closing.
+      const { unfinished, handedBack } = await running.close(Math.max(0, config.SHUTDOWN_TIMEOUT_MS - 1_000));
+      await smtp.close();
+      await redis.close();
+      if (unfinished > 0) throw new Error(`${unfinished} jobs did not finish in time; handed back to the queue (${handedBack} in all)`);
+    },
+    config.SHUTDOWN_TIMEOUT_MS,
+  );
+  superviseMe().ready();
+}
