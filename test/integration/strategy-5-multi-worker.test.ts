@@ -1,0 +1,94 @@
+// Strategy 5 (multiWorker) as real processes, mailing this test's own sink
+// through its own Redis: the supervisor with strategy 4's web process and the
+// multiWorker process, killed with SIGKILL while it sends dozens of emails at
+// once; and the multiWorker process alone, stopped with SIGTERM mid-burst.
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Queue } from '../../shared/queue/index.ts';
+import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
+import { startSink, type Sink } from '../../shared/smtp-sink.ts';
+import { email, getJson, postEmail } from '../helpers/http.ts';
+import { killAll, spawnEntry, startEntry, type Child } from '../helpers/spawn.ts';
+import { eventually } from '../helpers/wait.ts';
+
+const MAIN = 'strategies/5-multi-worker/main.ts';
+const WORKER = 'strategies/5-multi-worker/worker.ts';
+
+let sink: Sink;
+let server: PrivateRedis;
+let redis: Redis;
+beforeAll(async () => {
+  sink = await startSink();
+  server = await startPrivateRedis();
+  redis = createRedis(server.url);
+});
+beforeEach(() => redis.flushall().then(() => undefined));
+afterEach(() => {
+  killAll();
+  sink.reset();
+  sink.configure({ latencyMs: 0 });
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+  await sink.close();
+});
+
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+const online = (child: Child, role: 'web' | 'worker', not?: unknown) =>
+  child.waitForLog((l) => l.msg === 'child online' && l.child === role && l.childPid !== not, 30_000, `${role} online`);
+
+describe('strategy 5: multiWorker', () => {
+  it('SIGKILLed while sending dozens of emails at once: the restarted process recovers every one and the sink gets them all', async () => {
+    const { child, url } = await startEntry(MAIN, { PORT: '0', SMTP_URL: sink.url.href, REDIS_URL: server.url, RESTART_BACKOFF_MS: '100', MAX_TASK_PROCESSORS: '20' });
+    const worker = await online(child, 'worker');
+    // A slow provider, so that many sends are on the wire at the kill.
+    sink.configure({ latencyMs: 1_500 });
+    const sent = ids('kill', 60);
+    const replies = await Promise.all(sent.map((id, i) => postEmail(url, email(i), { 'x-request-id': id })));
+    expect(replies.every((r) => r.status === 202)).toBe(true);
+
+    await eventually(() => sink.stats().inProgress, (n) => n >= 10, 20_000, 'at least 10 emails on the wire at once');
+    const stats = await getJson(`${url}/stats`);
+    const status = (stats.body.workers as { multiWorker: { processors: number; delayMs: number } | null }[])[0]?.multiWorker;
+    expect(status?.processors).toBeGreaterThanOrEqual(10);
+    expect(typeof status?.delayMs).toBe('number');
+
+    process.kill(worker.childPid as number, 'SIGKILL');
+    const onTheWire = sink.stats().inProgress;
+    sink.configure({ latencyMs: 50 });
+    await online(child, 'worker', worker.childPid);
+    // Recovery waits for the dead process's heartbeat to expire (5 s).
+    const recovered = await child.waitForLog((l) => /^recovered/.test(l.msg ?? ''), 30_000, 'the recovery');
+    expect(recovered.jobs).toBeGreaterThanOrEqual(10);
+    await sink.waitFor((s) => s.unique === sent.length, 30_000, `${sent.length} ids`);
+
+    const deliveries = sink.deliveries();
+    for (const id of sent) expect(deliveries.get(id), id).toBeGreaterThanOrEqual(1);
+    // At least once: only an email on the wire at the kill may arrive twice (the sink had it all and answered a dead client).
+    expect(sink.stats().duplicates).toBeLessThanOrEqual(onTheWire);
+    await eventually(() => getJson(`${url}/stats`), (r) => r.body.pending === 0, 15_000, 'pending to reach 0');
+    expect(await child.stop('SIGTERM')).toBe(0);
+  });
+
+  it('SIGTERM mid-burst: the emails being sent finish, the rest stay queued, the process exits 0', async () => {
+    const queue = new Queue({ redis });
+    const all = ids('term', 40);
+    for (const [i, id] of all.entries()) await queue.enqueue('emailQueue', 'sendEmail', [{ id, ...email(i) }], { id });
+    sink.configure({ latencyMs: 1_000 });
+    const worker = spawnEntry(WORKER, { SMTP_URL: sink.url.href, REDIS_URL: server.url, MAX_TASK_PROCESSORS: '20' });
+    await worker.waitForLog((l) => l.msg === 'multiWorker ready', 30_000, 'multiWorker ready');
+    await eventually(() => sink.stats().inProgress, (n) => n >= 8, 20_000, 'at least 8 emails on the wire at once');
+    const onTheWire = sink.stats().inProgress;
+
+    expect(await worker.stop('SIGTERM')).toBe(0);
+    const deliveries = sink.deliveries();
+    expect(sink.stats().inProgress).toBe(0);
+    expect(deliveries.size).toBeGreaterThanOrEqual(onTheWire);
+    expect([...deliveries.values()].every((n) => n === 1)).toBe(true);
+    // Nothing is held any more: what was not sent is back in (or never left) the queue.
+    expect(await redis.keys('resque:processing:*')).toEqual([]);
+    expect(await queue.length('emailQueue')).toBe(all.length - deliveries.size);
+    expect(Number(await redis.get('resque:stat:processed'))).toBe(deliveries.size);
+  });
+});
