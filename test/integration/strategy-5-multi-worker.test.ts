@@ -1,14 +1,20 @@
 // Strategy 5 (multiWorker) as real processes, mailing this test's own sink
 // through its own Redis: the supervisor with strategy 4's web process and the
 // multiWorker process, killed with SIGKILL while it sends dozens of emails at
-// once; and the multiWorker process alone, stopped with SIGTERM mid-burst.
+// once; the multiWorker process alone, stopped with SIGTERM mid-burst; and
+// the talk's demo, small.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Queue } from '../../shared/queue/index.ts';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
 import { startSink, type Sink } from '../../shared/smtp-sink.ts';
 import { email, getJson, postEmail } from '../helpers/http.ts';
-import { killAll, spawnEntry, startEntry, type Child } from '../helpers/spawn.ts';
+import { killAll, ROOT, spawnEntry, startEntry, type Child } from '../helpers/spawn.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const MAIN = 'strategies/5-multi-worker/main.ts';
@@ -90,5 +96,33 @@ describe('strategy 5: multiWorker', () => {
     expect(await redis.keys('resque:processing:*')).toEqual([]);
     expect(await queue.length('emailQueue')).toBe(all.length - deliveries.size);
     expect(Number(await redis.get('resque:stat:processed'))).toBe(deliveries.size);
+  });
+
+  it('the demo: processors rise for the sleeps, halve at a busy-wait, and the chart is written', async () => {
+    const svg = path.join(tmpdir(), `multi-worker-demo-${process.pid}.svg`);
+    const args = ['--sleep-jobs', '60', '--sleep-ms', '300', '--cpu-jobs', '2', '--cpu-ms', '300', '--max', '10', '--svg', svg];
+    const demo = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'strategies/5-multi-worker/demo.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, REDIS_URL: server.url, LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    demo.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    demo.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => demo.kill('SIGKILL'), 45_000);
+    const [code] = await once(demo, 'exit');
+    clearTimeout(timer);
+    try {
+      expect(code, output).toBe(0);
+      expect(output).toMatch(/\+ processors -> +\d+/);
+      expect(output).toMatch(/- processors -> +\d+ +event-loop delay [1-9]\d{2}\.\d ms/); // halved after a 300 ms busy-wait
+      expect(output).toMatch(/done 62\/62/);
+      expect(output).toMatch(/62 jobs in [\d.]+ s/);
+      const chart = readFileSync(svg, 'utf8');
+      expect(chart).toMatch(/^<svg /);
+      expect(chart).toContain('60 x slowSleepJob (300 ms timer) + 2 x slowCPUJob (300 ms busy-wait)');
+    } finally {
+      rmSync(svg, { force: true });
+    }
   });
 });
