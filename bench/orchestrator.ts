@@ -20,7 +20,7 @@ import { startLoad, type HttpFigures, type LoadRecord, type RunningLoad } from '
 import { describeMachine, endLoadAverage, type Machine } from './machine.ts';
 import type { BenchOptions, Pass } from './options.ts';
 import { spawnEntry, stopAll } from './processes.ts';
-import { summarizeProfiles, type ProfileSummary } from './profile.ts';
+import { summarizeProfiles, type ProfileDir, type ProfileSummary } from './profile.ts';
 import { startSinkProcess, type SinkClient } from './sink.ts';
 import { ROOT, selectTargets, type Selection, type Target } from './targets.ts';
 
@@ -148,7 +148,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
 
   const cells = plan(options, chosen);
   const runs: BenchResult['runs'] = { load: [], sweep: [], crash: [] };
-  const profileDirs: { target: string; dir: string }[] = [];
+  const profileDirs: ProfileDir[] = [];
   let sink: SinkClient | undefined;
   let currentLoad: RunningLoad | undefined;
   const onAbort = () => currentLoad?.stop();
@@ -195,7 +195,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
       if (options.cpuProf && cell.pass === 'load') {
         const dir = path.resolve(ROOT, options.out, stamp, 'profiles', `${cell.target.name}-r${cell.round}`);
         await mkdir(dir, { recursive: true });
-        profileDirs.push({ target: cell.target.name, dir });
+        profileDirs.push({ target: cell.target.name, dir, roles: new Map() });
         nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
       }
       let run: TargetRun;
@@ -219,6 +219,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
         currentLoad = undefined;
         report('stopping');
         await stopTarget(run);
+        if (nodeArgs.length > 0) nameProcesses(run, profileDirs[profileDirs.length - 1]!.roles);
       }
       doneEstimate += cell.estimateMs;
       doneActual += Date.now() - cellStarted;
@@ -311,6 +312,14 @@ async function settle(run: TargetRun, record: LoadRecord, timeoutS: number, sink
     : { drained: true, ms: 0, pendingAtEnd: 0 };
   const ledger = await sink.ledger(`${record.prefix}-`);
   return { drained, delivery: account(record, ledger, drained.drained, drained.pendingAtEnd, inFlightAtKill) };
+}
+
+/** Which pid was which process of a run: the started one, and the children its supervisor announced. */
+function nameProcesses(run: TargetRun, roles: Map<number, string>): void {
+  roles.set(run.proc.pid, run.target.crash === 'worker' ? 'supervisor' : 'server');
+  for (const line of run.proc.lines) {
+    if (line.msg === 'child online' && typeof line.childPid === 'number' && typeof line.child === 'string') roles.set(line.childPid, line.child);
+  }
 }
 
 function addRatios(load: LoadRun[]): void {

@@ -17,6 +17,8 @@ interface CpuProfile {
 
 export interface ProfileSummary {
   target: string;
+  /** What the process was: server (1, 2, baseline), supervisor/primary, or the child role its supervisor named (web, worker, server). */
+  role: string;
   file: string;
   /** CPU time the process was busy (not idle, not loading modules), ms. */
   busyMs: number;
@@ -38,7 +40,7 @@ export function groupOf(functionName: string, url: string): string {
   return path.isAbsolute(file) ? path.relative(ROOT, file) : file;
 }
 
-export function summarizeProfile(profile: CpuProfile, target: string, file: string, top = 8): ProfileSummary {
+export function summarizeProfile(profile: CpuProfile, target: string, file: string, role = '?', top = 8): ProfileSummary {
   const byNode = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
@@ -80,6 +82,7 @@ export function summarizeProfile(profile: CpuProfile, target: string, file: stri
   const busyUs = [...groups.values()].reduce((a, b) => a + b, 0);
   return {
     target,
+    role,
     file,
     busyMs: Math.round(busyUs / 1000),
     startupMs: Math.round(startupUs / 1000),
@@ -90,16 +93,24 @@ export function summarizeProfile(profile: CpuProfile, target: string, file: stri
   };
 }
 
-export async function summarizeProfiles(dirs: { target: string; dir: string }[]): Promise<ProfileSummary[]> {
+export interface ProfileDir {
+  target: string;
+  dir: string;
+  /** pid -> role, from the run's log lines. */
+  roles: Map<number, string>;
+}
+
+export async function summarizeProfiles(dirs: ProfileDir[]): Promise<ProfileSummary[]> {
   const out: ProfileSummary[] = [];
-  for (const { target, dir } of dirs) {
+  for (const { target, dir, roles } of dirs) {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main
     // thread; the others are tsx's loader thread, which only compiles at start.
     const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
     for (const f of files) {
       const full = path.join(dir, f);
       const profile = JSON.parse(await readFile(full, 'utf8')) as CpuProfile;
-      out.push(summarizeProfile(profile, target, path.relative(ROOT, full)));
+      const pid = Number(f.split('.')[3]);
+      out.push(summarizeProfile(profile, target, path.relative(ROOT, full), roles.get(pid) ?? '?'));
     }
   }
   return out;

@@ -347,8 +347,8 @@ function profileSection(result: BenchResult): string[] {
   );
   const rows = [...result.profiles]
     .sort((a, b) => b.busyMs - a.busyMs)
-    .map((p) => [p.target, p.file.split('/').pop() ?? p.file, int(p.busyMs), int(p.startupMs ?? 0), p.top.slice(0, 6).map((t) => `${t.where} ${(t.share * 100).toFixed(0)}%`).join(', ')]);
-  lines.push(markdownTable({ headers: ['strategy', 'profile', 'busy ms', 'start-up ms', 'top self time'], rows, right: [false, false, true, true, false] }), '');
+    .map((p) => [p.target, p.role ?? '?', int(p.busyMs), int(p.startupMs ?? 0), p.top.slice(0, 6).map((t) => `${t.where} ${(t.share * 100).toFixed(0)}%`).join(', ')]);
+  lines.push(markdownTable({ headers: ['strategy', 'process', 'busy ms', 'start-up ms', 'top self time'], rows, right: [false, false, true, true, false] }), '');
   return lines;
 }
 
