@@ -342,7 +342,7 @@ function profileSection(result: BenchResult): string[] {
   if (result.profiles.length === 0) return [];
   const lines = ['## Where the CPU goes (--cpu-prof, load pass)', ''];
   lines.push(
-    'Self time of each profiled process (main thread), grouped by where the code lives (node:* core modules, npm:* packages, files of this repo, native built-ins by name); module loading at start-up is counted apart. Busiest processes first.',
+    'Self time of each profiled process (main thread), grouped by where the code lives (node:* core modules, npm:* packages, files of this repo, native built-ins by name); module loading at start-up is counted apart. Busiest processes first. A process that had to be killed at the end (a worker still busy with its backlog after the 1 s stop) writes no profile and is missing.',
     '',
   );
   const rows = [...result.profiles]
