@@ -16,7 +16,7 @@
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:4:worker   # as many as you like, on any host
 import { validateEmail, type Email } from '../../shared/email.ts';
 import { configOrExit, isMain, processLogger, resolveSmtp } from '../../shared/main.ts';
-import { isPermanentFailure, mailerFromConfig } from '../../shared/mailer.ts';
+import { createMailer, isPermanentFailure } from '../../shared/mailer.ts';
 import { backoffMs, defaults, Scheduler, Worker, type StopResult } from '../../shared/queue/index.ts';
 import { createRedis, resolveRedis } from '../../shared/redis.ts';
 import { onShutdown } from '../../shared/shutdown.ts';
@@ -34,7 +34,15 @@ export async function startWorker({ config, logger, redisUrl, smtpUrl }: { confi
   // One connection for commands, shared by the worker and the scheduler; the worker adds one for blocking waits.
   const redis = createRedis(redisUrl);
   redis.on('error', () => {}); // reported once per outage by the worker's 'error' events below
-  const mailer = mailerFromConfig(config, smtpUrl, true);
+  // Pooled, one SMTP connection per concurrent job, kept open between emails.
+  const mailer = createMailer({
+    smtpUrl,
+    from: config.MAIL_FROM,
+    timeoutMs: config.SMTP_TIMEOUT_MS,
+    allowRemote: config.SMTP_ALLOW_REMOTE,
+    pool: true,
+    maxConnections: config.WORKER_CONCURRENCY,
+  });
   const worker = new Worker({
     redis,
     namespace: config.QUEUE_NAMESPACE,
