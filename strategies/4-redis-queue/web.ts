@@ -12,7 +12,7 @@
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:4:web   # alone; start workers with the same REDIS_URL
 import type { Email } from '../../shared/email.ts';
-import { startHttp, type Reply } from '../../shared/http.ts';
+import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
 import { configOrExit, curlExample, isMain, processLogger, type Running } from '../../shared/main.ts';
 import { Queue, type JobState } from '../../shared/queue/index.ts';
 import { createRedis, resolveRedis } from '../../shared/redis.ts';
@@ -62,7 +62,7 @@ export async function startWeb({ config, logger, redisUrl }: { config: Config; l
       stats,
       routes: [{ method: 'GET', path: /^\/emails\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$/, handle: (m) => status(m[1]!) }],
     },
-    { port: config.PORT, host: config.HOST, logger },
+    httpOptions(config, logger),
   );
   url = http.url;
   return {

@@ -9,4 +9,5 @@ export const strategies: StrategyEntry[] = [
   { name: '1-foreground', entry: 'strategies/1-foreground/server.ts' },
   { name: '2-fire-and-forget', entry: 'strategies/2-fire-and-forget/server.ts' },
   { name: '3-cluster-ipc', entry: 'strategies/3-cluster-ipc/main.ts' },
+  { name: '4-redis-queue', entry: 'strategies/4-redis-queue/main.ts' },
 ];
