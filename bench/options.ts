@@ -63,7 +63,7 @@ interface Knob {
 // Defaults are sized for a 2-core machine: --quick ~2 minutes, the default ~10
 // with all six targets (fewer targets, less time).
 export const knobs: Knob[] = [
-  { key: 'quick', flag: 'quick', env: 'BENCH_QUICK', kind: 'boolean', normal: 'false', doc: 'Shorter everything (about 2 min on 2 cores, 2.5 with all six targets): the defaults in [brackets].' },
+  { key: 'quick', flag: 'quick', env: 'BENCH_QUICK', kind: 'boolean', normal: 'false', doc: 'Shorter everything (about 2 min on 2 cores with all six targets): the defaults in [brackets].' },
   { key: 'strategies', flag: 'strategies', env: 'BENCH_STRATEGIES', kind: 'list', normal: '', doc: 'Targets to run, e.g. baseline,1,2. Default: baseline and every strategy whose entry file exists.' },
   { key: 'passes', flag: 'passes', env: 'BENCH_PASSES', kind: 'list', normal: 'load,sweep,crash', doc: 'Which passes: load (throughput, latency, delivery), sweep (latency vs sink latency), crash (SIGKILL halfway).' },
   { key: 'connections', flag: 'connections', env: 'BENCH_CONNECTIONS', kind: 'integer', normal: '50', doc: 'Concurrent HTTP connections (autocannon -c), the same for every target.' },

@@ -65,8 +65,12 @@ export interface BenchResult {
   targets: string[];
   skipped: Selection['skipped'];
   runs: { load: LoadRun[]; sweep: SweepRun[]; crash: CrashRun[] };
-  /** Filled by npm run bench:queue (ours vs BullMQ vs node-resque); null until then. */
-  queue: unknown;
+  /**
+   * The queue micro-benchmarks (ours vs BullMQ vs node-resque, npm run
+   * bench:queue); null until that runs. `{ markdown }` is put into the report
+   * as it is; anything else is shown as JSON.
+   */
+  queue: { markdown: string } | Record<string, unknown> | null;
   profiles: ProfileSummary[];
   notes: string[];
 }

@@ -352,6 +352,12 @@ function profileSection(result: BenchResult): string[] {
   return lines;
 }
 
+function queueSection(queue: BenchResult['queue']): string {
+  if (queue === null || queue === undefined) return '_Not part of this run: `npm run bench:queue` (ours vs BullMQ vs node-resque) fills this section._';
+  if (typeof queue.markdown === 'string') return queue.markdown;
+  return '```json\n' + JSON.stringify(queue, null, 2) + '\n```';
+}
+
 export function markdownReport(result: BenchResult, chartFiles: string[]): string {
   const s = result.settings;
   const lines: string[] = [
@@ -395,7 +401,7 @@ export function markdownReport(result: BenchResult, chartFiles: string[]): strin
   for (const f of chartFiles) lines.push(`![${f.replace(/\.svg$/, '')}](${f})`, '');
   lines.push('## The lessons, checked', '', markdownTable({ headers: ['claim', 'holds?', 'evidence'], rows: lessons(result).map((l) => [l.claim, l.verdict, l.evidence]) }), '');
   lines.push(...profileSection(result));
-  lines.push('## Queue micro-benchmarks', '', result.queue === null ? '_Not part of this run: `npm run bench:queue` (ours vs BullMQ vs node-resque) writes this section once the queue library lands._' : '```json\n' + JSON.stringify(result.queue, null, 2) + '\n```', '');
+  lines.push('## Queue micro-benchmarks', '', queueSection(result.queue), '');
   return lines.join('\n');
 }
 

@@ -59,6 +59,10 @@ export async function main(argv: string[]): Promise<number> {
     result = await runBench(options, { progress: (e) => progress.update(e), note: (t) => progress.note(t) }, ac.signal, stamp);
   } catch (err) {
     progress.done();
+    if (err instanceof OptionsError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
     if (interrupted) {
       process.stderr.write(`interrupted by ${interrupted}: every process stopped, no results written\n`);
       return 130;

@@ -3,6 +3,7 @@
 // while the later strategies are still being written.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { OptionsError } from './options.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -47,7 +48,7 @@ export function selectTargets(wanted: string[]): Selection {
   const picked = new Set<Target>();
   for (const w of asked) {
     const t = targets.find((x) => x.key === w || x.name === w || x.name.startsWith(`${w}-`));
-    if (!t) throw new Error(`unknown strategy "${w}": choose from ${targets.map((x) => x.key).join(', ')}`);
+    if (!t) throw new OptionsError(`--strategies: unknown strategy "${w}"; choose from ${targets.map((x) => x.key).join(', ')}`);
     if (entryExists(t)) picked.add(t);
     else skipped.push({ key: t.key, name: t.name, why: `${t.entry} does not exist yet` });
   }
