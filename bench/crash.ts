@@ -66,7 +66,11 @@ export async function crash(run: TargetRun, loadStartedAt: number): Promise<Cras
   const killedPid = latest.childPid as number;
   const seenBefore = run.proc.lines.length;
   const killedAt = Date.now();
-  process.kill(killedPid, 'SIGKILL');
+  try {
+    process.kill(killedPid, 'SIGKILL');
+  } catch (err) {
+    return { kind: 'worker', killedPid, atMs, restartedPid: null, restartMs: null, killedIsGone: true, error: `could not kill it: ${(err as Error).message}` };
+  }
   const killedIsGone = await gone(killedPid, 2000);
   try {
     const next = await run.proc.waitForLine(

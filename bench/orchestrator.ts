@@ -134,7 +134,19 @@ function plan(options: BenchOptions, chosen: Target[]): Cell[] {
   return cells;
 }
 
-const settingsOf = ({ out: _o, write: _w, json: _j, progress: _p, ...rest }: BenchOptions): Settings => rest;
+const settingsOf = (options: BenchOptions): Settings => {
+  const { out: _o, write: _w, json: _j, progress: _p, ...rest } = options as BenchOptions & { help?: boolean };
+  delete (rest as { help?: boolean }).help;
+  return rest;
+};
+
+/** Rejects when the signal aborts: for waits that have no signal of their own. */
+const untilAborted = (signal: AbortSignal | undefined) =>
+  new Promise<never>((_, reject) => {
+    if (!signal) return;
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 
 /** Runs the whole benchmark; every process it starts is stopped before it returns or throws. */
 export async function runBench(options: BenchOptions, observer: Observer = {}, signal?: AbortSignal, stamp = fileStamp()): Promise<BenchResult> {
@@ -286,7 +298,7 @@ async function crashCell(run: TargetRun, prefix: string, options: BenchOptions, 
   signal?.throwIfAborted();
   report('crash', { phaseEndsAt: loadEnds });
   const inFlightAtKill = load.inFlight();
-  const outcome = await crash(run, loadStarted);
+  const outcome = await Promise.race([crash(run, loadStarted), untilAborted(signal)]);
   report('load', { phaseEndsAt: loadEnds, currentRate: load.lastSecond });
   const record = await load.done;
   signal?.throwIfAborted();

@@ -109,16 +109,21 @@ export async function startSinkProcess(spawnTracked: (args: { entry: string; ipc
     }),
   ])) as [{ ready: string }];
   let seq = 0;
-  const waiting = new Map<number, (reply: unknown) => void>();
+  const waiting = new Map<number, { resolve: (reply: unknown) => void; reject: (err: Error) => void }>();
   child.on('message', (m: { seq: number; reply: unknown }) => {
-    waiting.get(m.seq)?.(m.reply);
+    waiting.get(m.seq)?.resolve(m.reply);
     waiting.delete(m.seq);
+  });
+  // A question the sink will never answer must not hang the benchmark.
+  child.once('exit', (code, signal) => {
+    for (const w of waiting.values()) w.reject(new Error(`the sink process exited (${String(signal ?? code)})`));
+    waiting.clear();
   });
   const ask = <T>(command: Command) =>
     new Promise<T>((resolve, reject) => {
       if (!child.connected) return reject(new Error('the sink process is gone'));
       const n = ++seq;
-      waiting.set(n, resolve as (reply: unknown) => void);
+      waiting.set(n, { resolve: resolve as (reply: unknown) => void, reject });
       child.send({ seq: n, command } satisfies Envelope);
     });
   return {
