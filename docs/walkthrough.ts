@@ -425,7 +425,12 @@ let stopping: Promise<void> | undefined;
 /** Stops whatever still runs (Ctrl-C, or a failed step): SIGTERM, a short grace, then SIGKILL to the group. */
 function stopEverything(): Promise<void> {
   stopping ??= (async () => {
-    await Promise.all([...procs].map((p) => stop(p, 8_000)));
+    await Promise.all(
+      [...procs].map(async (p) => {
+        const code = await stop(p, 8_000);
+        out(`  stopped ${p.entry} (pid ${p.pid}): exit code ${code}`);
+      }),
+    );
     await redis?.stop();
     await sink?.close();
   })();
