@@ -10,4 +10,5 @@ export const strategies: StrategyEntry[] = [
   { name: '2-fire-and-forget', entry: 'strategies/2-fire-and-forget/server.ts' },
   { name: '3-cluster-ipc', entry: 'strategies/3-cluster-ipc/main.ts' },
   { name: '4-redis-queue', entry: 'strategies/4-redis-queue/main.ts' },
+  { name: '5-multi-worker', entry: 'strategies/5-multi-worker/main.ts' },
 ];
