@@ -67,11 +67,11 @@ export const defaults = {
   /** Never grow more than this many times in one check, however idle the loop looked: a short window can mislead. */
   maxGrowthPerCheck: 16,
   /**
-   * After the loop blocked, the halved count is a ceiling above which the
-   * multiWorker grows one processor at a time; it is forgotten after this long
-   * without another block (workloads change).
+   * The multiWorker remembers the processor count at which its loop blocked:
+   * it grows back halfway towards it per check and one at a time past it. It
+   * forgets it after this long without another block (workloads change).
    */
-  ceilingMemoryMs: 2_000,
+  blockMemoryMs: 2_000,
 
   // --- Job status ---------------------------------------------------------
   /** How long a job's status (queued, working, succeeded...) is kept after its last change. 0 = no status at all. */

@@ -35,7 +35,7 @@ export interface MultiWorkerOptions extends Omit<WorkerOptions, 'concurrency'> {
   maxEventLoopDelay?: number;
   targetLoopUtilization?: number;
   maxGrowthPerCheck?: number;
-  ceilingMemoryMs?: number;
+  blockMemoryMs?: number;
 }
 
 /** One check: what was measured and what was decided. Emitted every checkTimeout, "steady" included. */
@@ -83,8 +83,8 @@ export class MultiWorker extends EventEmitter<MultiWorkerEvents> {
   /** When the next check is due (performance.now() ms). */
   private due = Infinity;
   private latest: MultiWorkerAction | undefined;
-  /** Where the last halving left the count, and when (see scaling.ts). */
-  private ceiling: { processors: number; at: number } | undefined;
+  /** The processor count at which the loop last blocked, and when (see scaling.ts). */
+  private blocked: { processors: number; at: number } | undefined;
   private publishing = false;
   // The window since the last check: jobs running now, the most at once, and
   // processor-milliseconds spent running jobs (for the average).
@@ -200,9 +200,9 @@ export class MultiWorker extends EventEmitter<MultiWorkerEvents> {
     this.peak = this.running;
     const { maxDelayMs, utilization, cpuMs } = this.monitor!.sample();
     const previous = this.worker.concurrency;
-    if (this.ceiling && now - this.ceiling.at > (this.o.ceilingMemoryMs ?? defaults.ceilingMemoryMs)) this.ceiling = undefined;
+    if (this.blocked && now - this.blocked.at > (this.o.blockMemoryMs ?? defaults.blockMemoryMs)) this.blocked = undefined;
     const decision = decideProcessors(
-      { processors: previous, busy, delayMs: maxDelayMs, utilization, busyAverage, windowMs, cpuMs, ceiling: this.ceiling?.processors },
+      { processors: previous, busy, delayMs: maxDelayMs, utilization, busyAverage, windowMs, cpuMs, blockedAt: this.blocked?.processors },
       {
         minProcessors: this.min,
         maxProcessors: this.max,
@@ -211,7 +211,7 @@ export class MultiWorker extends EventEmitter<MultiWorkerEvents> {
         maxGrowth: this.o.maxGrowthPerCheck ?? defaults.maxGrowthPerCheck,
       },
     );
-    if (decision.blocked) this.ceiling = { processors: decision.processors, at: now };
+    if (decision.blocked) this.blocked = { processors: previous, at: now };
     // Fewer slots never interrupt a job: the Worker lets running ones finish and starts no new one until it is under the count.
     if (decision.processors !== previous) this.worker.setConcurrency(decision.processors);
     const { verb, processors, reason, ownDelayMs } = decision;

@@ -2,19 +2,22 @@
 // the policy can be read and tested apart from timers and Redis.
 //
 // node-resque adds or removes one processor per check, so reaching 20 takes
-// ~10 s and 100 is never reached in a short burst. We borrow TCP's congestion
-// control instead (additive increase, multiplicative decrease, slow start):
-//   - loop blocked (delay over the limit): halve - a CPU-bound job is running
-//     and every extra concurrent job only makes the loop later. The halved
-//     count becomes the `ceiling` (TCP's ssthresh): until the caller forgets
-//     it, growth above it is one processor at a time, so the count creeps
-//     back towards where it hurt instead of jumping past it again;
+// ~10 s and 100 is never reached in a short burst. We borrow from TCP's
+// congestion control instead (slow start, multiplicative decrease, and the
+// fast return of CUBIC, Linux's default):
+//   - loop blocked (delay over the limit): cut in proportion to how late it
+//     was - times limit/delay, and by at least 30% (CUBIC's cut). A 12 ms
+//     delay over a 10 ms limit trims; a 1 s busy-wait sends it to the
+//     minimum at once, where halving would need six blocked checks from 64;
 //   - loop healthy and every processor busy at some point of the window (a
-//     job may have waited for one): grow fast (slow start) while the delay is
-//     under half the limit and the count under the ceiling, else add one at a
-//     time (close to the limit, small steps avoid overshooting). node-resque
-//     grows when more than half are busy; but a processor that stayed free
-//     all window says there was no job waiting for it;
+//     job may have waited for one): grow. Fast while the delay is under half
+//     the limit (slow start, below), else one at a time (close to the limit,
+//     small steps avoid overshooting). After a block, the caller passes the
+//     count at which the loop blocked: growth goes back halfway to it each
+//     check, then one at a time past it. Plain AIMD would take 50 checks from
+//     50 back to 100; this takes 6, and then probes carefully where it hurt.
+//     node-resque grows when more than half are busy; but a processor that
+//     stayed free all window says that no job waited for it;
 //   - most processors idle: shrink towards what is actually used, keeping one
 //     spare so a new burst is picked up at once.
 //
@@ -69,8 +72,8 @@ export interface ScalingInput {
   windowMs?: number;
   /** CPU time the process got in the last window, ms. */
   cpuMs?: number;
-  /** The count the last halving left (TCP's ssthresh): above it, grow one at a time. */
-  ceiling?: number;
+  /** Processors when the loop last blocked (the caller forgets it after a while): growth returns to it, then probes past it. */
+  blockedAt?: number;
 }
 
 export type ScalingVerb = 'added' | 'removed' | 'steady';
@@ -81,7 +84,7 @@ export interface ScalingDecision {
   reason: string;
   /** The part of the delay this process caused (see above), ms: what was compared with the limit. */
   ownDelayMs: number;
-  /** True when the loop was blocked: the caller remembers `processors` as the new ceiling. */
+  /** True when the loop was blocked: the caller remembers the count it blocked at (the input's `processors`). */
   blocked: boolean;
 }
 
@@ -95,7 +98,7 @@ export function ownDelay({ delayMs, utilization, windowMs, cpuMs }: Pick<Scaling
 }
 
 export function decideProcessors(input: ScalingInput, limits: ScalingLimits): ScalingDecision {
-  const { processors, busy, utilization, busyAverage, ceiling = Infinity } = input;
+  const { processors, busy, utilization, busyAverage, blockedAt } = input;
   const { minProcessors: min, maxProcessors: max, maxEventLoopDelayMs: limit } = limits;
   const clamp = (n: number) => Math.max(min, Math.min(max, n));
   const own = ownDelay(input);
@@ -103,25 +106,28 @@ export function decideProcessors(input: ScalingInput, limits: ScalingLimits): Sc
   let target: number;
   let reason: string;
   if (blocked) {
-    target = clamp(Math.floor(processors / 2));
-    reason = `event loop blocked (${own.toFixed(1)} ms > ${limit} ms): halving`;
+    target = clamp(Math.floor(processors * Math.min(0.7, limit / own)));
+    reason = `event loop blocked (${own.toFixed(1)} ms > ${limit} ms): cutting by ${Math.round((1 - target / processors) * 100)}%`;
   } else if (busy >= processors) {
     if (own > limit / 2) {
       target = clamp(processors + 1);
       reason = 'loop near its limit: adding one';
-    } else if (processors >= ceiling) {
+    } else if (blockedAt !== undefined && processors < blockedAt - 1) {
+      target = clamp(processors + Math.ceil((blockedAt - processors) / 2));
+      reason = `loop healthy: halfway back to ${blockedAt}, where it blocked lately`;
+    } else if (blockedAt !== undefined) {
       target = clamp(processors + 1);
-      reason = 'loop healthy, but it blocked above this count lately: adding one';
+      reason = `loop healthy: adding one, near ${blockedAt} where it blocked lately`;
     } else if (utilization !== undefined && busyAverage !== undefined && busyAverage > 0) {
       const goal = limits.targetUtilization ?? defaults.targetLoopUtilization;
       const maxGrowth = limits.maxGrowth ?? defaults.maxGrowthPerCheck;
       const perJob = utilization / busyAverage;
       const fits = perJob > 0 ? Math.floor(goal / perJob) : Infinity;
-      target = clamp(Math.max(processors + 1, Math.min(processors * maxGrowth, fits, ceiling)));
+      target = clamp(Math.max(processors + 1, Math.min(processors * maxGrowth, fits)));
       const measured = `loop healthy, ${pct(utilization)} busy with ${busyAverage.toFixed(1)} jobs running`;
       reason = fits > processors + 1 ? `${measured}: room for ${Number.isFinite(fits) ? `~${fits}` : 'many'}` : `${measured}: adding one`;
     } else {
-      target = clamp(Math.max(processors + 1, Math.min(processors * 2, ceiling)));
+      target = clamp(processors * 2);
       reason = 'loop healthy and most processors busy: doubling';
     }
   } else if (busy * 2 <= processors) {

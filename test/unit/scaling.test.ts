@@ -19,8 +19,10 @@ describe('the multiWorker scaling policy', () => {
     expect(decide({ processors: 20, busy: 20, delayMs: 7 })).toMatchObject({ processors: 21, verb: 'added' });
   });
 
-  it('halves when the loop is blocked, down to the minimum and no further', () => {
-    expect(decide({ processors: 64, busy: 64, delayMs: 950 })).toMatchObject({ processors: 32, verb: 'removed', reason: expect.stringMatching(/blocked/) });
+  it('cuts in proportion to how late a blocked loop was, by at least 30%, down to the minimum and no further', () => {
+    expect(decide({ processors: 64, busy: 64, delayMs: 950 })).toMatchObject({ processors: 1, verb: 'removed', reason: expect.stringMatching(/blocked/) });
+    expect(decide({ processors: 64, busy: 64, delayMs: 40 })).toMatchObject({ processors: 16, blocked: true });
+    expect(decide({ processors: 100, busy: 100, delayMs: 12 })).toMatchObject({ processors: 70, blocked: true });
     expect(decide({ processors: 1, busy: 1, delayMs: 950 })).toMatchObject({ processors: 1, verb: 'steady' });
   });
 
@@ -39,7 +41,7 @@ describe('the multiWorker scaling policy', () => {
   });
 });
 
-describe('slow start sized by the loop, a ceiling after a block, and whose fault a delay is', () => {
+describe('slow start sized by the loop, the way back after a block, and whose fault a delay is', () => {
   it('jumps to the count the loop has room for, at most maxGrowth times per check', () => {
     // 2% busy with one job running: ~25 would keep it half busy.
     expect(decide({ processors: 1, busy: 1, delayMs: 1, utilization: 0.02, busyAverage: 1 })).toMatchObject({ processors: 16, verb: 'added' });
@@ -50,10 +52,12 @@ describe('slow start sized by the loop, a ceiling after a block, and whose fault
     expect(decide({ processors: 10, busy: 10, delayMs: 2, utilization: 0.9, busyAverage: 10 })).toMatchObject({ processors: 11 });
   });
 
-  it('above the ceiling a halving left, grows one at a time', () => {
-    expect(decide({ processors: 10, busy: 10, delayMs: 1, utilization: 0.01, busyAverage: 10, ceiling: 10 })).toMatchObject({ processors: 11 });
-    expect(decide({ processors: 4, busy: 4, delayMs: 1, utilization: 0.01, busyAverage: 4, ceiling: 10 })).toMatchObject({ processors: 10 });
-    expect(decide({ processors: 40, busy: 40, delayMs: 50, ceiling: 10 })).toMatchObject({ processors: 20, blocked: true });
+  it('after a block, goes back halfway to where the loop blocked each check, then one at a time past it', () => {
+    const back = (processors: number) => decide({ processors, busy: processors, delayMs: 1, utilization: 0.01, busyAverage: processors, blockedAt: 100 }).processors;
+    const steps = [50];
+    while (steps.at(-1)! < 100 && steps.length < 20) steps.push(back(steps.at(-1)!));
+    expect(steps).toEqual([50, 75, 88, 94, 97, 99, 100]);
+    expect(decide({ processors: 60, busy: 60, delayMs: 1, utilization: 0.01, busyAverage: 60, blockedAt: 60 })).toMatchObject({ processors: 61 });
   });
 
   it('a processor free all window means no job waited: it neither grows nor shrinks', () => {
@@ -70,7 +74,7 @@ describe('slow start sized by the loop, a ceiling after a block, and whose fault
     expect(decide({ processors: 64, busy: 64, delayMs: 30, utilization: 0.3, windowMs: 100, cpuMs: 6 })).toMatchObject({ processors: 65, blocked: false });
     // A 1 s busy-wait on a loaded machine still blocks: busy 1000 ms, on a core 300 of them.
     const job = decide({ processors: 64, busy: 64, delayMs: 1000, utilization: 0.95, windowMs: 1050, cpuMs: 300 });
-    expect(job).toMatchObject({ processors: 32, blocked: true });
+    expect(job).toMatchObject({ processors: 2, blocked: true });
     expect(job.ownDelayMs).toBeGreaterThan(250);
   });
 });
