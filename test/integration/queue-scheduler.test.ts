@@ -208,6 +208,26 @@ describe('Redis restarts', () => {
   });
 });
 
+describe('dropped connections', () => {
+  it('CLIENT KILL mid-load: the worker reconnects, reconciles its processing list, and every job runs exactly once', async () => {
+    const performed = new Map<number, number>();
+    const w = worker({ work: async (n: number) => void performed.set(n, (performed.get(n) ?? 0) + 1) }, { prefetch: 10 });
+    const total = 300;
+    let succeeded = 0;
+    const half = new Promise<void>((resolve) => w.on('success', () => ++succeeded === total / 3 && resolve()));
+    await queue.enqueueMany('q', 'work', Array.from({ length: total }, (_, i) => [i]));
+    await w.start();
+    await half;
+    // Every client connection but this one drops: commands in flight may have run with their replies lost.
+    await t.client().call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await eventually(async () => (await redis.get('resque:stat:processed')) === String(total), 20_000, 'every job acked');
+    expect(performed.size).toBe(total);
+    expect([...performed.values()].every((n) => n === 1)).toBe(true);
+    expect(await redis.llen(`resque:processing:${w.name}`)).toBe(0);
+    expect(await queue.length('q')).toBe(0);
+  });
+});
+
 describe('a worker declared dead while it was alive (cut off longer than its heartbeat TTL)', () => {
   it('drops the jobs it had prefetched (they went back to the queue) instead of running them twice', async () => {
     let release!: () => void;
