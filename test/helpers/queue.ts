@@ -53,8 +53,8 @@ export async function nextEvent<T extends unknown[]>(
   });
 }
 
-/** Re-checks `check` every few ms until it returns true; throws after timeoutMs with `what`. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 20): Promise<void> {
+/** Re-checks `check` every few ms until it returns true; throws after timeoutMs with `what`. (helpers/wait.ts's `eventually` is the same for a value.) */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -62,3 +62,6 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     await new Promise((resolve) => setTimeout(resolve, everyMs)); // the poll interval of a bounded wait
   }
 }
+
+/** The same as until(); the multiWorker tests use this name. */
+export const eventually = until;

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Redis } from 'ioredis';
 import * as NR from 'node-resque';
 import { Queue, Scheduler, Worker, type Job } from '../../shared/queue/index.ts';
-import { eventually, nextEvent, testRedis, type TestRedis } from '../helpers/queue.ts';
+import { nextEvent, testRedis, until, type TestRedis } from '../helpers/queue.ts';
 
 let t: TestRedis;
 let redis: Redis;
@@ -60,7 +60,7 @@ describe('ours -> node-resque', () => {
     await scheduler.start();
     await queue.enqueueIn(200, 'emails', 'sendEmail', ['later']);
     const nrQueue = await resqueQueue();
-    await eventually(async () => (await nrQueue.length('emails')) === 1, 10_000, 'node-resque to move the delayed job');
+    await until(async () => (await nrQueue.length('emails')) === 1, 10_000, 'node-resque to move the delayed job');
     expect(await redis.keys('resque:timestamps:*')).toEqual([]);
   });
 });
@@ -110,7 +110,7 @@ describe('node-resque reads what we write', () => {
     expect(await nrQueue.queues()).toEqual(['emails']);
     expect(await nrQueue.length('emails')).toBe(2);
     expect(await nrQueue.workers()).toEqual({ 'host-a:4242': 'emails' });
-    await eventually(async () => typeof (await nrQueue.allWorkingOn())['host-a:4242'] === 'object', 5000, 'a working-on record');
+    await until(async () => typeof (await nrQueue.allWorkingOn())['host-a:4242'] === 'object', 5000, 'a working-on record');
     const working = (await nrQueue.allWorkingOn())['host-a:4242'] as unknown as { queue: string; payload: { class: string; args: unknown[] } };
     expect(working).toMatchObject({ queue: 'emails', worker: 'host-a:4242', payload: { class: 'slow', args: [1] } });
     const done = nextEvent(w, 'success');

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { backoffMs, Queue, Scheduler, Worker, type Job, type Jobs, type Recovery, type WorkerOptions } from '../../shared/queue/index.ts';
-import { eventually, nextEvent, testRedis, type TestRedis } from '../helpers/queue.ts';
+import { nextEvent, testRedis, until, type TestRedis } from '../helpers/queue.ts';
 import { killAll, spawnEntry } from '../helpers/spawn.ts';
 
 let t: TestRedis;
@@ -52,7 +52,7 @@ describe('delayed jobs', () => {
     const bDue = Date.now() + inMs;
     const b = await queue.enqueueIn(inMs, 'q', 'work');
     expect(await queue.status(a)).toMatchObject({ state: 'delayed' });
-    await eventually(() => ran.size === 2, 10_000, 'both delayed jobs to run');
+    await until(() => ran.size === 2, 10_000, 'both delayed jobs to run');
     expect(ran.get(a)!).toBeGreaterThanOrEqual(dueAt);
     expect(ran.get(a)! - dueAt).toBeLessThan(1000);
     // enqueueIn: resque schedules by the second, so the job waits for the next whole second.
@@ -139,7 +139,7 @@ describe('a worker killed with SIGKILL mid-job', () => {
     const dying = spawnEntry('test/fixtures/queue-worker.ts', { REDIS_URL: t.server.url, HANG: '1', PREFETCH: '2', SCHEDULER: 'off' });
     const { name } = (await dying.waitForLog((l) => l.msg === 'worker ready')) as unknown as { name: string };
     await dying.waitForLog((l) => l.msg === 'job started');
-    await eventually(async () => (await redis.llen(`resque:processing:${name}`)) === 3, 10_000, 'the worker to hold 3 jobs');
+    await until(async () => (await redis.llen(`resque:processing:${name}`)) === 3, 10_000, 'the worker to hold 3 jobs');
     const later = await queue.enqueue('q', 'work', [4]);
 
     const s = scheduler();
@@ -220,7 +220,7 @@ describe('dropped connections', () => {
     await half;
     // Every client connection but this one drops: commands in flight may have run with their replies lost.
     await t.client().call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
-    await eventually(async () => (await redis.get('resque:stat:processed')) === String(total), 20_000, 'every job acked');
+    await until(async () => (await redis.get('resque:stat:processed')) === String(total), 20_000, 'every job acked');
     expect(performed.size).toBe(total);
     expect([...performed.values()].every((n) => n === 1)).toBe(true);
     expect(await redis.llen(`resque:processing:${w.name}`)).toBe(0);
@@ -248,18 +248,18 @@ describe('a worker declared dead while it was alive (cut off longer than its hea
     const started = nextEvent(w, 'job');
     await w.start();
     await started;
-    await eventually(() => w.prefetched === 3, 5000, '3 prefetched');
+    await until(() => w.prefetched === 3, 5000, '3 prefetched');
 
     // Pretend its heartbeat expired: the leader hands its 4 jobs back.
     await redis.zadd('resque:heartbeats', 0, w.name);
     const [recovery] = await scheduler().recoverDeadWorkers();
     expect(recovery).toEqual({ worker: w.name, jobs: 4 });
-    await eventually(() => errors.some((e) => /declared dead/.test(e.message)), 5000, 'the worker to notice');
+    await until(() => errors.some((e) => /declared dead/.test(e.message)), 5000, 'the worker to notice');
 
     let succeeded = 0;
     w.on('success', () => succeeded++);
     release();
-    await eventually(async () => (await redis.get('resque:stat:processed')) === '4' && succeeded >= 4, 10_000, 'all 4 jobs to succeed');
+    await until(async () => (await redis.get('resque:stat:processed')) === '4' && succeeded >= 4, 10_000, 'all 4 jobs to succeed');
     // Job 1 was running when it was handed back, so it runs again (at least once);
     // jobs 2-4 were only prefetched and run exactly once.
     expect(performed.filter((n) => n !== 1).sort()).toEqual([2, 3, 4]);

@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { Queue, Worker, type Job, type Jobs, type WorkerOptions } from '../../shared/queue/index.ts';
-import { eventually, nextEvent, testRedis, type TestRedis } from '../helpers/queue.ts';
+import { nextEvent, testRedis, until, type TestRedis } from '../helpers/queue.ts';
 
 let t: TestRedis;
 let redis: Redis;
@@ -78,7 +78,7 @@ describe('worker: reserve, perform, ack', () => {
     const started = nextEvent(w, 'job');
     const id = await queue.enqueue('q', 'slow', ['x']);
     await started;
-    await eventually(async () => (await queue.status(id))?.state === 'working', 5000, 'status "working"');
+    await until(async () => (await queue.status(id))?.state === 'working', 5000, 'status "working"');
     expect(await redis.lrange(`resque:processing:${w.name}`, 0, -1)).toHaveLength(1);
     expect(await redis.llen('resque:queue:q')).toBe(0);
     const record = JSON.parse((await redis.get(`resque:worker:${w.name}:q`))!);
@@ -87,7 +87,7 @@ describe('worker: reserve, perform, ack', () => {
     const done = nextEvent(w, 'success');
     release();
     await done;
-    await eventually(async () => (await redis.exists(`resque:worker:${w.name}:q`)) === 0, 5000, 'working-on record removed');
+    await until(async () => (await redis.exists(`resque:worker:${w.name}:q`)) === 0, 5000, 'working-on record removed');
   });
 
   it('takes the queues in priority order', async () => {
@@ -178,18 +178,18 @@ describe('concurrency and prefetch', () => {
     );
     await queue.enqueueMany('q', 'wait', Array.from({ length: 20 }, (_, i) => [i]));
     await w.start();
-    await eventually(() => active === 3 && w.prefetched === 4, 5000, '3 running and 4 prefetched');
+    await until(() => active === 3 && w.prefetched === 4, 5000, '3 running and 4 prefetched');
     expect(await redis.llen(`resque:processing:${w.name}`)).toBe(7);
     expect(await queue.length('q')).toBe(13);
 
     w.setConcurrency(6);
-    await eventually(() => active === 6, 5000, '6 running after setConcurrency(6)');
+    await until(() => active === 6, 5000, '6 running after setConcurrency(6)');
     w.setConcurrency(2);
     // Lowering lets running jobs finish; no new one starts until fewer than 2 run.
     let finished = 0;
     w.on('success', () => finished++);
     while (releases.length > 0) releases.shift()!();
-    await eventually(() => finished >= 6 && active === 2, 5000, 'back to 2 running');
+    await until(() => finished >= 6 && active === 2, 5000, 'back to 2 running');
     expect(peak).toBe(6);
     while (active > 0 || finished < 20) {
       while (releases.length > 0) releases.shift()!();
@@ -207,7 +207,7 @@ describe('graceful stop', () => {
     const started = nextEvent(w, 'job');
     await w.start();
     await started;
-    await eventually(() => w.prefetched === 2, 5000, '2 prefetched');
+    await until(() => w.prefetched === 2, 5000, '2 prefetched');
     expect(await redis.sismember('resque:workers', `${w.name}:q`)).toBe(1);
     const stopping = w.stop(5000);
     const succeeded = nextEvent<[Job]>(w, 'success');
@@ -242,7 +242,7 @@ describe('observability', () => {
     const started = nextEvent(w, 'job');
     await w.start();
     await started;
-    await eventually(async () => (await queue.stats()).workers[0]?.job !== null, 5000, 'a worker with a job');
+    await until(async () => (await queue.stats()).workers[0]?.job !== null, 5000, 'a worker with a job');
     const stats = await queue.stats();
     expect(stats.queues).toEqual([{ name: 'q', length: 1, latencyMs: expect.any(Number) }]);
     expect(stats).toMatchObject({ queued: 1, delayed: 1, working: 1, processed: 0, failed: 0 });
