@@ -24,7 +24,8 @@ afterAll(async () => {
 describe.each(strategies)('strategy $name', ({ name, entry }) => {
   it('delivers every accepted email exactly once, refuses bad input, reports stats and exits 0 on SIGTERM', async () => {
     sink.reset();
-    const { child, url } = await startEntry(entry, { PORT: '0', SMTP_URL: sink.url.href, REDIS_URL: redis.url });
+    // One Redis for all, a key namespace each: resque's counters (sent, failed) are per namespace.
+    const { child, url } = await startEntry(entry, { PORT: '0', SMTP_URL: sink.url.href, REDIS_URL: redis.url, QUEUE_NAMESPACE: `contract-${name}` });
 
     const ids = Array.from({ length: 20 }, (_, i) => `${name}-${i}`);
     const replies = await Promise.all(
