@@ -105,7 +105,7 @@ export const settings = {
   MIN_TASK_PROCESSORS: setting('1', integer(1, 1000), 'Strategy 5: the multiWorker never runs fewer jobs at once than this (node-resque: minTaskProcessors).'),
   MAX_TASK_PROCESSORS: setting('20', integer(1, 1000), 'Strategy 5: the multiWorker never runs more jobs at once than this (the talk\'s demo: 20); also its number of SMTP connections.'),
   CHECK_TIMEOUT_MS: setting('100', integer(10, 60_000), 'Strategy 5: how often the multiWorker measures its event loop and decides how many jobs to run (node-resque: checkTimeout, 500 there).'),
-  MAX_EVENT_LOOP_DELAY_MS: setting('10', integer(1, 60_000), 'Strategy 5: event-loop delay (ms) above which the multiWorker halves the jobs it runs at once (node-resque: maxEventLoopDelay).'),
+  MAX_EVENT_LOOP_DELAY_MS: setting('10', integer(1, 60_000), 'Strategy 5: event-loop delay (ms) above which the multiWorker cuts the jobs it runs at once (node-resque: maxEventLoopDelay).'),
   DASHBOARD_PORT: setting('8081', integer(0, 65535), 'HTTP port of the queue dashboard (npm run dashboard).'),
   DASHBOARD_HOST: setting('127.0.0.1', text(255), 'Interface the dashboard binds to. Loopback by default: it can retry and delete jobs; 0.0.0.0 opens it to the network.'),
   LOG_LEVEL: setting('info', oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), 'Least severe log level printed.'),

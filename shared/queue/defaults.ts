@@ -56,7 +56,7 @@ export const defaults = {
    * reacts sooner both ways; node-resque checks every 500 ms.
    */
   checkTimeout: 100,
-  /** Above this event-loop delay (ms) the loop counts as blocked and processors are halved. node-resque's default. */
+  /** Above this event-loop delay (ms) the loop counts as blocked and processors are cut (scaling.ts). node-resque's default. */
   maxEventLoopDelay: 10,
   /**
    * While the loop is healthy, grow towards the processor count that would keep

@@ -2,7 +2,7 @@
 // (await a 1 s timer: the event loop is free meanwhile) and a few slowCPUJob
 // (busy-wait 1 s: the event loop is stuck meanwhile), and one multiWorker
 // process between 1 and 20 processors. Watch it live: processors climb while
-// the loop is healthy, halve when a CPU-bound job blocks it, climb again.
+// the loop is healthy, drop when a CPU-bound job blocks it, climb again.
 // At the end it draws processors and event-loop delay over time, in the
 // terminal and as an SVG (docs/multi-worker-demo.svg is one real run).
 //
@@ -47,6 +47,8 @@ export interface Sample {
   t: number;
   processors: number;
   delayMs: number;
+  /** The part of the delay the multiWorker's own work caused (not a machine short of CPU). */
+  ownDelayMs: number;
   verb: string;
 }
 
@@ -102,7 +104,7 @@ export async function runDemo(
   let ready: () => void;
   const isReady = new Promise<void>((resolve) => (ready = resolve));
   readline.createInterface({ input: worker.stdout! }).on('line', (raw) => {
-    let line: { msg?: string; time?: number; multiWorkerAction?: string; processors?: number; delayMs?: number };
+    let line: { msg?: string; time?: number; multiWorkerAction?: string; processors?: number; delayMs?: number; ownDelayMs?: number };
     try {
       line = JSON.parse(raw);
     } catch {
@@ -112,7 +114,7 @@ export async function runDemo(
     const t = (line.time ?? Date.now()) - t0;
     if (t < 0) return;
     if (line.multiWorkerAction) {
-      const sample = { t, processors: line.processors!, delayMs: line.delayMs!, verb: line.multiWorkerAction };
+      const sample = { t, processors: line.processors!, delayMs: line.delayMs!, ownDelayMs: line.ownDelayMs!, verb: line.multiWorkerAction };
       samples.push(sample);
       onSample?.(sample);
     } else if (line.msg === 'demo job done') {
@@ -149,20 +151,22 @@ export async function runDemo(
 
 // --- Drawing ------------------------------------------------------------------
 
-/** Processors at time t: the count the last check before t decided. */
-function processorsAt(samples: Sample[], t: number, min: number): number {
+/** The fewest processors at any moment from `from` to `to` (a short cut still shows in a wide column). */
+function fewestProcessors(samples: Sample[], from: number, to: number, min: number): number {
   let p = min;
+  let fewest = Infinity;
   for (const s of samples) {
-    if (s.t > t) break;
+    if (s.t > to) break;
+    if (s.t > from) fewest = Math.min(fewest, p);
     p = s.processors;
   }
-  return p;
+  return Math.min(fewest, p);
 }
 
 /** Processors over time as rows of block characters, for the terminal. */
 export function textChart({ samples, totalMs, options }: DemoResult, width = 64, height = 8): string {
   const blocks = ' ▁▂▃▄▅▆▇█';
-  const cols = Array.from({ length: width }, (_, c) => processorsAt(samples, ((c + 0.5) / width) * totalMs, options.min) / options.max);
+  const cols = Array.from({ length: width }, (_, c) => fewestProcessors(samples, (c / width) * totalMs, ((c + 1) / width) * totalMs, options.min) / options.max);
   const rows: string[] = [];
   for (let r = height - 1; r >= 0; r--) {
     const label = r === height - 1 ? String(options.max).padStart(3) : r === 0 ? '  0' : '   ';
@@ -217,7 +221,7 @@ export function svgChart(result: DemoResult, caption: string[]): string {
   out.push(`<path d="${d}" fill="none" stroke="#2ca02c" stroke-width="2"/>`);
   text(left, top1 - 10, `task processors (min ${o.min}, max ${o.max}); shaded: the event loop blocked by a slowCPUJob`, 'font-weight="600" fill="#2ca02c"');
 
-  // Event-loop delay of each check, log scale, with the limit that halves the processors.
+  // Event-loop delay of each check, log scale, with the limit above which processors are cut.
   for (let dec = -1; dec <= maxDecade; dec++) {
     const v = 10 ** dec;
     out.push(`<line x1="${left}" x2="${left + plotW}" y1="${yD(v)}" y2="${yD(v)}" stroke="#eeeeee"/>`);
@@ -225,11 +229,14 @@ export function svgChart(result: DemoResult, caption: string[]): string {
   }
   out.push(`<line x1="${left}" x2="${left + plotW}" y1="${yD(o.maxEventLoopDelayMs)}" y2="${yD(o.maxEventLoopDelayMs)}" stroke="#d62728" stroke-dasharray="5,4"/>`);
   text(left + plotW - 4, yD(o.maxEventLoopDelayMs) - 5, `maxEventLoopDelay ${o.maxEventLoopDelayMs} ms`, 'text-anchor="end" fill="#d62728"');
+  // Red: late by its own work (the processors were cut); orange: late while the machine was short of CPU (not cut).
   for (const s of samples) {
-    const blocked = s.delayMs > o.maxEventLoopDelayMs;
-    out.push(`<circle cx="${xOf(s.t).toFixed(1)}" cy="${yD(s.delayMs).toFixed(1)}" r="${blocked ? 2.6 : 1.4}" fill="${blocked ? '#d62728' : '#1f77b4'}"/>`);
+    const color = s.ownDelayMs > o.maxEventLoopDelayMs ? '#d62728' : s.delayMs > o.maxEventLoopDelayMs ? '#ff7f0e' : '#1f77b4';
+    out.push(`<circle cx="${xOf(s.t).toFixed(1)}" cy="${yD(s.delayMs).toFixed(1)}" r="${color === '#1f77b4' ? 1.4 : 2.6}" fill="${color}"/>`);
   }
   text(left, top2 - 10, 'event-loop delay at each check (ms, log scale)', 'font-weight="600" fill="#1f77b4"');
+  text(left + 300, top2 - 10, 'red: its own job blocked it (cut)', 'fill="#d62728"');
+  text(left + 500, top2 - 10, 'orange: the machine was busy (kept)', 'fill="#ff7f0e"');
 
   // Time axis.
   const step = totalMs > 40_000 ? 10_000 : totalMs > 15_000 ? 5_000 : totalMs > 4_000 ? 1_000 : 500;
@@ -253,12 +260,12 @@ export function svgChart(result: DemoResult, caption: string[]): string {
 }
 
 export function summary(r: DemoResult): string {
-  const halvings = r.samples.filter((s) => s.verb === 'removed' && s.delayMs > r.options.maxEventLoopDelayMs).length;
+  const cuts = r.samples.filter((s) => s.verb === 'removed' && s.ownDelayMs > r.options.maxEventLoopDelayMs).length;
   const peak = Math.max(r.options.min, ...r.samples.map((s) => s.processors));
   const jobs = r.options.sleepJobs + r.options.cpuJobs;
   return (
     `${jobs} jobs in ${(r.totalMs / 1000).toFixed(1)} s (${(jobs / (r.totalMs / 1000)).toFixed(1)} jobs/s); ` +
-    `processors up to ${peak}, halved ${halvings} times by a blocked loop; checkTimeout ${r.options.checkTimeoutMs} ms`
+    `processors up to ${peak}, cut ${cuts} times by a blocked loop; checkTimeout ${r.options.checkTimeoutMs} ms`
   );
 }
 
@@ -308,7 +315,7 @@ async function main(logger: Logger, config: Config): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
 
   let t0 = 0;
-  let current: Sample = { t: 0, processors: options.min, delayMs: 0, verb: 'steady' };
+  let current: Sample = { t: 0, processors: options.min, delayMs: 0, ownDelayMs: 0, verb: 'steady' };
   let heardAt = Date.now();
   const finishedAt: number[] = [];
   // Drawn from this process's clock: while a busy-wait freezes the multiWorker, the time keeps running here.

@@ -3,7 +3,7 @@
 // jobs at once and picks the number itself. Every CHECK_TIMEOUT_MS it asks its
 // event loop how late it ran: healthy and every processor busy, it adds
 // processors (fast: it sizes the step by how busy the loop was); blocked -
-// later than MAX_EVENT_LOOP_DELAY_MS because a job hogs the CPU - it halves
+// later than MAX_EVENT_LOOP_DELAY_MS because a job hogs the CPU - it cuts
 // them. Sending an email is a wait on SMTP, so one process sends many at once
 // over MAX_TASK_PROCESSORS pooled connections and two Redis connections.
 // It also knows the talk's demo jobs, in `slowQueue`: slowSleepJob awaits a

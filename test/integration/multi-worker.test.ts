@@ -147,7 +147,7 @@ describe('jobs that hog the CPU', () => {
 });
 
 describe('a mix, as in the talk', () => {
-  it('halves when a CPU-bound job blocks the loop, and the processors it removes finish their jobs', async () => {
+  it('cuts processors when a CPU-bound job blocks the loop, and the processors it removes finish their jobs', async () => {
     // Sleeps of 1 s, with a 300 ms busy-wait now and then: when it blocks, most sleeps started before it are still running.
     const names = Array.from({ length: 60 }, (_, i) => ([15, 35, 50].includes(i) ? 'slowCPUJob' : 'slowSleepJob'));
     for (const name of names) await queue.enqueue('q', name, [name === 'slowCPUJob' ? 300 : 1000]);
@@ -169,7 +169,7 @@ describe('a mix, as in the talk', () => {
     const runs = await done;
 
     expect(removedWhileBusy.length).toBeGreaterThan(0);
-    // Halved below the jobs still running: those jobs were not interrupted - every job succeeded, once.
+    // Cut below the jobs still running: those jobs were not interrupted - every job succeeded, once.
     expect(removedWhileBusy.some((r) => r.active > r.processors)).toBe(true);
     expect(started).toBe(names.length);
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
