@@ -362,12 +362,12 @@ async function multiWorker({ sink, redis }: Ctx): Promise<Outcome> {
   await sink.waitFor((_, s) => ids.every((id) => s.deliveries().has(id)), PATIENCE_MS, 'all 40 emails');
   await until(() => stats(url), (s) => s.pending === 0, 'nothing pending (the CPU job included)');
   // The check after the busy-wait runs the moment the loop is free again: its log line follows within a tick.
-  const blocked = await until(() => actions().slice(before).find((l) => (l.delayMs as number) > 10), (l) => l !== undefined, 'a check that saw the blocked loop', 2_000).catch(
-    () => undefined,
-  );
+  // (Half the busy-wait, not MAX_EVENT_LOOP_DELAY_MS: on a busy machine a check is sometimes 15 ms late by itself.)
+  const late = (l: LogLine) => (l.delayMs as number) > 400;
+  const blocked = await until(() => actions().slice(before).find(late), (l) => l !== undefined, 'a check that saw the blocked loop', 2_000).catch(() => undefined);
   if (blocked) {
-    const halved = blocked.multiWorkerAction === 'removed' ? `halved its processors, ${blocked.previous} -> ${blocked.processors}` : `went on with ${blocked.processors} processors`;
-    say(`the busy-wait froze the event loop: the next check came ${Math.round(blocked.delayMs as number)} ms late and the multiWorker ${halved};`);
+    const cut = blocked.multiWorkerAction === 'removed' ? `cut its processors from ${blocked.previous} to ${blocked.processors}` : `went on with ${blocked.processors} processors`;
+    say(`the busy-wait froze the event loop: the next check came ${Math.round(blocked.delayMs as number)} ms late and the multiWorker ${cut};`);
     say('every email in flight in that process waited for it too. A CPU-bound job gains nothing from more processors: watch the loop');
   } else say('(no check logged the blocked loop this time: it ran while the multiWorker was at its minimum of 1 processor)');
 
