@@ -1,5 +1,6 @@
 // The crash: SIGKILL the process that holds the pending work, halfway through
-// the load, then let it come back.
+// the load (at the first moment after halfway that the strategy reports
+// pending work), then let it come back.
 //
 //   strategies 1, 2   the server itself; the harness starts it again on the
 //                     same port, as systemd or Kubernetes would
@@ -8,6 +9,7 @@
 //
 // SIGKILL, not SIGTERM: no shutdown handler runs, so whatever the process held
 // only in memory is gone. That is the question the pass asks.
+import { readPending } from './drain.ts';
 import { spawnReady, type TargetRun } from './launch.ts';
 import { isAlive, signalGroup, type LogLine } from './processes.ts';
 import type { CrashTarget } from './targets.ts';
@@ -27,6 +29,24 @@ export interface CrashOutcome {
 }
 
 const RESTART_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits (at most `maxWaitMs`) for the strategy to report pending work, and
+ * returns what it reported last. A steady rate arrives in bursts (autocannon
+ * sends each connection's share at the start of every second), so a kill at a
+ * fixed time can land in the gap after a burst has been sent and find nothing
+ * to lose - or always land just before one. Waiting for `pending > 0` makes
+ * every strategy face the same question: what happens to work in progress?
+ */
+export async function waitForPending(url: string, maxWaitMs = 1000): Promise<number | null> {
+  const until = Date.now() + maxWaitMs;
+  let last: number | null = null;
+  for (;;) {
+    last = (await readPending(url)) ?? last;
+    if ((last ?? 0) > 0 || Date.now() >= until) return last;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 const isWorkerOnline = (l: LogLine) => l.msg === 'child online' && l.child === 'worker' && typeof l.childPid === 'number';
 

@@ -17,7 +17,8 @@ export interface DrainResult {
 const QUIET_MS = 300;
 const POLL_MS = 100;
 
-async function readPending(url: string): Promise<number | null> {
+/** The strategy's own count of accepted, unfinished emails (GET /stats `pending`); null if unreadable. */
+export async function readPending(url: string): Promise<number | null> {
   try {
     const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(2000) });
     const body = (await res.json()) as { pending?: unknown };

@@ -13,7 +13,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { account, type Delivery } from './accounting.ts';
-import { crash, type CrashOutcome } from './crash.ts';
+import { crash, waitForPending, type CrashOutcome } from './crash.ts';
 import { drain, type DrainResult } from './drain.ts';
 import { startTarget, stopTarget, type TargetRun } from './launch.ts';
 import { startLoad, type HttpFigures, type LoadRecord, type RunningLoad } from './load.ts';
@@ -50,6 +50,8 @@ export interface CrashRun {
   delivery: Delivery;
   drain: DrainResult;
   crash: CrashOutcome;
+  /** What the strategy reported as pending just before the kill. */
+  pendingAtKill: number | null;
 }
 
 /** Settings that shape the figures (what a reader needs to repeat the run). */
@@ -297,13 +299,14 @@ async function crashCell(run: TargetRun, prefix: string, options: BenchOptions, 
   await Promise.race([load.done, new Promise((r) => setTimeout(r, durationMs / 2))]);
   signal?.throwIfAborted();
   report('crash', { phaseEndsAt: loadEnds });
+  const pendingAtKill = await Promise.race([waitForPending(run.url), untilAborted(signal)]);
   const inFlightAtKill = load.inFlight();
   const outcome = await Promise.race([crash(run, loadStarted), untilAborted(signal)]);
   report('load', { phaseEndsAt: loadEnds, currentRate: load.lastSecond });
   const record = await load.done;
   signal?.throwIfAborted();
   const { delivery, drained } = await settle(run, record, options.crashDrainTimeout, sink, report, signal, inFlightAtKill);
-  return { target: run.target.name, prefix, http: record.http, delivery, drain: drained, crash: outcome };
+  return { target: run.target.name, prefix, http: record.http, delivery, drain: drained, crash: outcome, pendingAtKill };
 }
 
 async function sweepCell(run: TargetRun, prefix: string, options: BenchOptions, sink: SinkClient, report: Report, signal: AbortSignal | undefined, track: Track): Promise<SweepRun[]> {

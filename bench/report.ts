@@ -173,11 +173,12 @@ export function sweepTable(result: BenchResult): Table {
 
 export function crashTable(result: BenchResult): Table {
   return {
-    headers: ['strategy', 'killed', 'back after', 'accepted', 'delivered', 'lost', 'duplicates', 'sent, cut by the kill', 'unfinished', 'drain'],
-    right: [false, false, true, true, true, true, true, true, true, true],
+    headers: ['strategy', 'killed', 'pending then', 'back after', 'accepted', 'delivered', 'lost', 'duplicates', 'sent, cut by the kill', 'unfinished', 'drain'],
+    right: [false, false, true, true, true, true, true, true, true, true, true],
     rows: result.runs.crash.map((r) => [
       r.target,
       r.crash.error ? `${r.crash.kind} (failed: ${r.crash.error.split('\n')[0]!.slice(0, 60)})` : `${r.crash.kind} pid ${r.crash.killedPid}`,
+      r.pendingAtKill === null || r.pendingAtKill === undefined ? '?' : int(r.pendingAtKill),
       r.crash.restartMs === null ? 'never' : secs(r.crash.restartMs),
       int(r.delivery.accepted),
       int(r.delivery.delivered),
@@ -245,7 +246,8 @@ export function lessons(result: BenchResult): Lesson[] {
   const losesOnCrash = (t: string, claim: string) => {
     const c = crashOf(t);
     if (!c) return missing(claim, `${t} not run in the crash pass`);
-    out.push({ claim, verdict: c.delivery.lost > 0 ? 'yes' : 'no', evidence: `${int(c.delivery.lost)} of ${int(c.delivery.accepted)} accepted emails lost` });
+    const pending = c.pendingAtKill === null || c.pendingAtKill === undefined ? '' : ` (${int(c.pendingAtKill)} pending at the kill)`;
+    out.push({ claim, verdict: c.delivery.lost > 0 ? 'yes' : 'no', evidence: `${int(c.delivery.lost)} of ${int(c.delivery.accepted)} accepted emails lost${pending}` });
   };
   losesOnCrash('2-fire-and-forget', '2 loses in-flight mail on a crash');
   losesOnCrash('3-cluster-ipc', "3 loses the worker's memory queue on a crash");
@@ -392,7 +394,7 @@ export function markdownReport(result: BenchResult, chartFiles: string[]): strin
     lines.push(
       '## Crash',
       '',
-      `${s.crashRate > 0 ? `${s.crashRate} req/s` : 'Flat out'} for ${s.crashDuration} s, sink latency ${s.latencyMs} ms; SIGKILL halfway; up to ${s.crashDrainTimeout} s to drain.`,
+      `${s.crashRate > 0 ? `${s.crashRate} req/s` : 'Flat out'} for ${s.crashDuration} s, sink latency ${s.latencyMs} ms; SIGKILL halfway, at the first moment the strategy reports pending work ("pending then"); up to ${s.crashDrainTimeout} s to drain.`,
       '',
       markdownTable(crashTable(result)),
       '',

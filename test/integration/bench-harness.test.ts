@@ -152,6 +152,7 @@ describe('crash pass', () => {
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain(`2-fire-and-forget: ${two!.delivery.accepted} accepted, ${two!.delivery.lost} lost`);
     // 200 ms per email over 5 pooled connections is ~25/s against 50/s offered: a queue to lose.
+    expect(two!.pendingAtKill).toBeGreaterThan(0);
     expect(two!.delivery.lost).toBeGreaterThan(0);
     expect(await survivorsIn(groups)).toEqual([]);
   }, 90_000);
