@@ -190,7 +190,7 @@ export function svgChart(result: DemoResult, caption: string[]): string {
   const h1 = 170;
   const top2 = top1 + h1 + 46;
   const h2 = 110;
-  const height = top2 + h2 + 66;
+  const height = top2 + h2 + 86;
   const xOf = (t: number) => left + (Math.min(t, totalMs) / totalMs) * plotW;
   const yP = (p: number) => top1 + h1 - (p / o.max) * h1;
   const maxDecade = Math.max(2, Math.ceil(Math.log10(Math.max(1, ...samples.map((s) => s.delayMs)) / 1.5)));
@@ -235,8 +235,13 @@ export function svgChart(result: DemoResult, caption: string[]): string {
     out.push(`<circle cx="${xOf(s.t).toFixed(1)}" cy="${yD(s.delayMs).toFixed(1)}" r="${color === '#1f77b4' ? 1.4 : 2.6}" fill="${color}"/>`);
   }
   text(left, top2 - 10, 'event-loop delay at each check (ms, log scale)', 'font-weight="600" fill="#1f77b4"');
-  text(left + 300, top2 - 10, 'red: its own job blocked it (cut)', 'fill="#d62728"');
-  text(left + 500, top2 - 10, 'orange: the machine was busy (kept)', 'fill="#ff7f0e"');
+  const legend: [string, string][] = [['#1f77b4', 'healthy'], ['#d62728', 'blocked by its own job: processors cut'], ['#ff7f0e', 'late while the machine was busy: kept']];
+  let lx = left;
+  for (const [color, label] of legend) {
+    out.push(`<circle cx="${lx + 4}" cy="${top2 + h2 + 36}" r="3" fill="${color}"/>`);
+    text(lx + 12, top2 + h2 + 40, label, 'fill="#333"');
+    lx += 24 + label.length * 6.2;
+  }
 
   // Time axis.
   const step = totalMs > 40_000 ? 10_000 : totalMs > 15_000 ? 5_000 : totalMs > 4_000 ? 1_000 : 500;
