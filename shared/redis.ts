@@ -3,7 +3,7 @@
 // with the append-only file on (so stopping and restarting it loses nothing
 // that was acknowledged) and no RDB snapshots. Nothing depends on a system
 // Redis on 6379, and nothing is left behind after `stop()`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -61,6 +61,12 @@ function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
+/** True when a command runs; used to pick how redis-server is started. */
+function runs(command: string, args: string[]): boolean {
+  const result = spawnSync(command, args, { stdio: 'ignore' });
+  return result.error === undefined && result.status === 0;
+}
+
 const exited = (child: ChildProcess) =>
   child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve()
@@ -78,7 +84,14 @@ export async function startPrivateRedis(options: { logger?: Logger; startTimeout
       '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
       '--daemonize', 'no', '--logfile', '', '--loglevel', 'notice',
     ];
-    child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Where util-linux's setpriv exists (Linux), the kernel sends redis-server
+    // SIGTERM when its parent dies - even by SIGKILL - so a killed supervisor
+    // or test run leaves no orphan Redis behind. Elsewhere it is a plain spawn.
+    // (setpriv would report a missing redis-server as its own exit 127: keep the clear ENOENT message instead.)
+    const guarded = process.platform === 'linux' && runs('setpriv', ['--version']) && runs('redis-server', ['--version']);
+    child = guarded
+      ? spawn('setpriv', ['--pdeathsig', 'TERM', '--', 'redis-server', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     await waitForReady(child, startTimeoutMs);
     logger?.info({ port, pid: child.pid, dir }, 'private redis-server ready');
   }

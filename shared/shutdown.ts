@@ -4,14 +4,21 @@
 // behind", which is what the tests check after every SIGTERM.
 import type { Logger } from './logger.ts';
 
+/** Signals closer together than this are one signal relayed by npm/tsx, not a second request. */
+const RELAYED_WITHIN_MS = 1_000;
+
 export function onShutdown(logger: Logger, drain: (signal: NodeJS.Signals) => Promise<void>, timeoutMs: number): void {
-  let stopping = false;
+  let firstAt: number | undefined;
   const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (firstAt !== undefined) {
+      // `npm run` and tsx relay the terminal's signal to their child, so one
+      // Ctrl-C or one `kill` of the process group arrives two or three times
+      // within milliseconds. Only a person pressing again means "stop now".
+      if (Date.now() - firstAt < RELAYED_WITHIN_MS) return;
       logger.warn({ signal }, 'second signal: exiting without finishing the drain');
       process.exit(1);
     }
-    stopping = true;
+    firstAt = Date.now();
     logger.info({ signal, timeoutMs }, 'shutting down: draining in-flight work');
     const hardStop = setTimeout(() => {
       logger.error({ timeoutMs }, 'drain took too long: hard stop');

@@ -1,8 +1,22 @@
 // Tests never touch a system Redis: each file starts a private one with this helper.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import readline from 'node:readline';
 import { existsSync } from 'node:fs';
+import { once } from 'node:events';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRedis, INSTALL_HINT, RedisUnavailable, startPrivateRedis } from '../../shared/redis.ts';
+import { eventually } from '../helpers/wait.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe('the private Redis helper', () => {
   it('starts a server on a free port, keeps data across a restart (append-only file) and removes it all on stop', async () => {
@@ -23,6 +37,16 @@ describe('the private Redis helper', () => {
     }
     expect(existsSync(server.dir)).toBe(false);
     expect(() => execFileSync('redis-cli', ['-p', String(server.port), 'ping'], { stdio: 'pipe' })).toThrow();
+  });
+
+  it.runIf(process.platform === 'linux')('stops with its parent, even when the parent is killed with SIGKILL', async () => {
+    const script = "import { startPrivateRedis } from './shared/redis.ts'; const r = await startPrivateRedis(); console.log(r.port + ' ' + r.pid()); setInterval(() => {}, 1000);";
+    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await once(readline.createInterface({ input: parent.stdout! }), 'line')) as [string];
+    const [port, pid] = line.split(' ').map(Number);
+    expect(execFileSync('redis-cli', ['-p', String(port), 'ping']).toString().trim()).toBe('PONG');
+    parent.kill('SIGKILL');
+    await eventually(() => isAlive(pid!), (alive) => !alive, 10_000, 'the orphaned redis-server to stop');
   });
 
   it('says how to install Redis when there is no redis-server on PATH', async () => {
