@@ -68,13 +68,8 @@ export async function findFailed(redis: Redis, k: Keys, index: number, key: stri
 export async function retryFailed(queue: Queue, raw: string): Promise<void> {
   const entry = describeFailed(raw, 0);
   if (entry.job.problem) throw new Refused(422, `this job cannot run again: ${entry.job.problem}`);
-  if (!(await queue.retryFailed(parse(raw) as FailureRecord))) {
-    // Still listed, yet the library's LREM of the re-encoded record missed it: written by Lua (cjson).
-    if ((await queue.redis.lpos(queue.keys.failed, raw)) !== null) {
-      throw new Refused(409, 'this record was written in a form the queue library cannot match again (cjson escaping); remove it and enqueue the job anew');
-    }
-    throw new EntryGone('this failed job');
-  }
+  // The exact stored string: records written by Lua (cjson) would not survive re-encoding.
+  if (!(await queue.retryFailed(raw))) throw new EntryGone('this failed job');
 }
 
 export async function removeFailed(redis: Redis, k: Keys, raw: string): Promise<void> {
@@ -87,7 +82,7 @@ export async function retryAllFailed(queue: Queue, redis: Redis, k: Keys): Promi
   let retried = 0;
   let skipped = 0;
   // Each retry is its own atomic script; sent together they share round trips.
-  const outcomes = await Promise.allSettled(raws.map((raw) => queue.retryFailed(parse(raw) as FailureRecord)));
+  const outcomes = await Promise.allSettled(raws.map((raw) => queue.retryFailed(raw)));
   for (const o of outcomes) {
     if (o.status === 'fulfilled' && o.value) retried++;
     else skipped++;

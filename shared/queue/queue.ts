@@ -135,13 +135,20 @@ export class Queue {
     return this.redis.llen(this.keys.failed);
   }
 
-  /** Removes one record (as returned by failed()); false if it was not there. */
-  async removeFailed(record: FailureRecord): Promise<boolean> {
-    return (await this.redis.lrem(this.keys.failed, 1, JSON.stringify(record))) === 1;
+  /**
+   * Removes one failed entry; false if it was not there. Pass the exact string
+   * stored in the list when you have it: records written by Lua (recovery,
+   * moved delayed jobs) are encoded by cjson, and re-encoding a parsed record
+   * in JavaScript may not give the same bytes.
+   */
+  async removeFailed(entry: FailureRecord | string): Promise<boolean> {
+    return (await this.redis.lrem(this.keys.failed, 1, typeof entry === 'string' ? entry : JSON.stringify(entry))) === 1;
   }
 
   /** Takes one record off the failed list and enqueues its job again with a fresh attempt count, atomically. */
-  async retryFailed(record: FailureRecord): Promise<boolean> {
+  async retryFailed(entry: FailureRecord | string): Promise<boolean> {
+    const stored = typeof entry === 'string' ? entry : JSON.stringify(entry);
+    const record = typeof entry === 'string' ? (JSON.parse(entry) as FailureRecord) : entry;
     const payload = record.payload;
     if (typeof payload !== 'object' || payload === null || typeof (payload as { class?: unknown }).class !== 'string') {
       throw new Error('this failed job has no readable payload to run again');
@@ -152,7 +159,7 @@ export class Queue {
     const id = typeof data.id === 'string' ? data.id : '';
     const k = this.keys;
     const done = await run<number>(this.redis, 'retryFailed', [k.failed, k.queues, k.queue(queue), k.wake(queue), k.job(id)], [
-      JSON.stringify(record), JSON.stringify(data), queue, this.statusTtlMs, Date.now(), String(data.class), id,
+      stored, JSON.stringify(data), queue, this.statusTtlMs, Date.now(), String(data.class), id,
     ]);
     return done === 1;
   }
