@@ -14,6 +14,7 @@
 import type { Email } from '../../shared/email.ts';
 import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
 import { configOrExit, curlExample, isMain, processLogger, type Running } from '../../shared/main.ts';
+import { dashboardRoutes } from '../../shared/dashboard/server.ts';
 import { Queue, type JobState } from '../../shared/queue/index.ts';
 import { createRedis, resolveRedis } from '../../shared/redis.ts';
 import { onShutdown } from '../../shared/shutdown.ts';
@@ -56,19 +57,23 @@ export async function startWeb({ config, logger, redisUrl }: { config: Config; l
     return { strategy: STRATEGY, pending: s.queued + s.delayed + s.working, sent: s.processed, ...s };
   }
 
+  // resque-web's questions (how long is the queue? how long do jobs wait?) answered at /dashboard.
+  const dashboard = dashboardRoutes({ redis: redisUrl, logger: logger.child({ component: 'dashboard' }), host: config.HOST, namespace: config.QUEUE_NAMESPACE });
   const http = await startHttp(
     {
       accept,
       stats,
-      routes: [{ method: 'GET', path: /^\/emails\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$/, handle: (m) => status(m[1]!) }],
+      routes: [{ method: 'GET', path: /^\/emails\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$/, handle: (m) => status(m[1]!) }, ...dashboard.routes],
     },
     httpOptions(config, logger),
   );
   url = http.url;
+  logger.info({ dashboard: `${url}${dashboard.basePath}` }, `dashboard at ${url}${dashboard.basePath}`);
   return {
     url,
     async close() {
       await http.close();
+      await dashboard.close();
       await redis.quit();
     },
   };
