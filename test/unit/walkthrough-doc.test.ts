@@ -2,7 +2,7 @@
 // an entry file cites exists, every strategy entry cites one, and every npm
 // script and setting the doc names exists. (Its outputs are checked by hand
 // against a real run; the tour's are checked by test/integration/walkthrough.test.ts.)
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { settings } from '../../shared/config.ts';
@@ -33,6 +33,12 @@ describe('docs/walkthrough.md', () => {
       expect(entry, name).toBeDefined();
       expect(cites(entry!), `${entry} (npm run ${name})`).toMatch(new RegExp(`^${name.split(':')[1]}\\. `));
     }
+  });
+
+  it('links only to files that exist (a benchmark run it quotes must not be dropped without updating it)', () => {
+    const links = [...doc.matchAll(/\]\((?!https?:|#)([^)#\s]+)/g)].map((m) => m[1]!);
+    expect(links.length).toBeGreaterThan(0);
+    for (const link of links) expect(existsSync(path.join(ROOT, 'docs', link)), link).toBe(true);
   });
 
   it('names only npm scripts and settings that exist', () => {
