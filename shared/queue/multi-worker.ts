@@ -164,10 +164,15 @@ export class MultiWorker extends EventEmitter<MultiWorkerEvents> {
   }
 
   async start(): Promise<void> {
+    // Watching before the first job can start: a first job that hogs the CPU must be seen.
     this.monitor = new EventLoopMonitor();
-    await this.worker.start();
-    this.monitor.sample(); // the window starts now, not when the monitor was made
     this.windowStart = this.lastChange = performance.now();
+    try {
+      await this.worker.start();
+    } catch (err) {
+      this.monitor.stop();
+      throw err;
+    }
     this.schedule(this.periodMs);
   }
 
