@@ -1,0 +1,154 @@
+// Every knob of `npm run bench:queue`, in one table: flag, environment
+// variable, default, --quick default, one line of documentation. --help is
+// printed from it. A flag beats its variable; --quick changes only defaults.
+import { parseArgs } from 'node:util';
+import { LIBRARIES, type Library } from './scenarios.ts';
+
+export const SCENARIOS = ['throughput', 'pickup', 'recovery', 'multi-worker'] as const;
+export type QueueScenario = (typeof SCENARIOS)[number];
+
+export interface QueueBenchOptions {
+  quick: boolean;
+  scenarios: QueueScenario[];
+  libraries: Library[];
+  jobs: number;
+  concurrency: number[];
+  prefetch: number;
+  /** node-resque's Worker `timeout` in the throughput scenario, ms. */
+  resquePollMs: number;
+  rounds: number;
+  pickupJobs: number;
+  pickupIntervalMs: number;
+  recoveryRounds: number;
+  recoveryCapS: number;
+  /** Arguments for bench/queue/multi-worker.ts; empty = derived from rounds (and --quick). */
+  multiWorkerArgs: string;
+  out: string;
+  write: boolean;
+  json: boolean;
+  cpuProf: boolean;
+}
+
+export class OptionsError extends Error {
+  override name = 'OptionsError';
+}
+
+type Kind = 'boolean' | 'integer' | 'list' | 'numbers' | 'string';
+interface Knob {
+  key: keyof QueueBenchOptions;
+  flag: string;
+  env: string;
+  kind: Kind;
+  normal: string;
+  quick?: string;
+  doc: string;
+}
+
+// Sized for 2 cores: the default run ~7 minutes, --quick ~2.
+export const knobs: Knob[] = [
+  { key: 'quick', flag: 'quick', env: 'BENCH_QUEUE_QUICK', kind: 'boolean', normal: 'false', doc: 'Fewer jobs and rounds (about 2 min on 2 cores): the defaults in [brackets].' },
+  { key: 'scenarios', flag: 'scenarios', env: 'BENCH_QUEUE_SCENARIOS', kind: 'list', normal: SCENARIOS.join(','), doc: 'Which scenarios: throughput, pickup, recovery, multi-worker (bench/queue/multi-worker.ts, when it exists).' },
+  { key: 'libraries', flag: 'libraries', env: 'BENCH_QUEUE_LIBRARIES', kind: 'list', normal: LIBRARIES.join(','), doc: 'Which libraries: ours, bullmq, node-resque.' },
+  { key: 'jobs', flag: 'jobs', env: 'BENCH_QUEUE_JOBS', kind: 'integer', normal: '20000', quick: '5000', doc: 'Throughput: no-op jobs in the queue before the worker starts.' },
+  { key: 'concurrency', flag: 'concurrency', env: 'BENCH_QUEUE_CONCURRENCY', kind: 'numbers', normal: '1,50', doc: 'Throughput: the worker concurrencies to measure.' },
+  { key: 'prefetch', flag: 'prefetch', env: 'BENCH_QUEUE_PREFETCH', kind: 'integer', normal: '50', doc: 'Throughput: ours runs twice, at prefetch 0 and at this prefetch (0 = once).' },
+  { key: 'resquePollMs', flag: 'resque-poll-ms', env: 'BENCH_QUEUE_RESQUE_POLL_MS', kind: 'integer', normal: '5', doc: "Throughput: node-resque Worker's timeout (poll sleep and ping interval), ms." },
+  { key: 'rounds', flag: 'rounds', env: 'BENCH_QUEUE_ROUNDS', kind: 'integer', normal: '3', quick: '1', doc: 'Interleaved rounds of throughput and pickup: every row once per round, the order rotated.' },
+  { key: 'pickupJobs', flag: 'pickup-jobs', env: 'BENCH_QUEUE_PICKUP_JOBS', kind: 'integer', normal: '100', quick: '30', doc: 'Pickup: jobs per run, one every --pickup-interval ms to an idle worker (5 more first, not counted).' },
+  { key: 'pickupIntervalMs', flag: 'pickup-interval', env: 'BENCH_QUEUE_PICKUP_INTERVAL_MS', kind: 'integer', normal: '100', doc: 'Pickup: ms between two adds.' },
+  { key: 'recoveryRounds', flag: 'recovery-rounds', env: 'BENCH_QUEUE_RECOVERY_ROUNDS', kind: 'integer', normal: '1', doc: 'Recovery: rounds; in each, every library runs side by side (its own processes and keys).' },
+  { key: 'recoveryCapS', flag: 'recovery-cap', env: 'BENCH_QUEUE_RECOVERY_CAP_S', kind: 'integer', normal: '90', doc: 'Recovery: seconds to wait after the kill before reporting "never".' },
+  { key: 'multiWorkerArgs', flag: 'multi-worker-args', env: 'BENCH_QUEUE_MULTI_WORKER_ARGS', kind: 'string', normal: '', doc: "Arguments for bench/queue/multi-worker.ts (default: its jobs pass, --rounds as ours; --quick: 1 round of 1,000 jobs)." },
+  { key: 'out', flag: 'out', env: 'BENCH_QUEUE_OUT', kind: 'string', normal: 'bench/results', doc: 'Where queue-<date>.json and queue-<date>.md go.' },
+  { key: 'write', flag: 'write', env: 'BENCH_QUEUE_WRITE', kind: 'boolean', normal: 'true', doc: 'Write the result files (--no-write: terminal only).' },
+  { key: 'json', flag: 'json', env: 'BENCH_QUEUE_JSON', kind: 'boolean', normal: 'false', doc: 'Print the results as JSON on stdout instead of tables.' },
+  { key: 'cpuProf', flag: 'cpu-prof', env: 'BENCH_QUEUE_CPU_PROF', kind: 'boolean', normal: 'false', doc: 'Throughput children run under node --cpu-prof; profiles go to <out>/queue-<date>-profiles/ (slower figures).' },
+];
+
+function convert(knob: Knob, raw: string, source: string): unknown {
+  const fail = (want: string) => new OptionsError(`${source} must be ${want}, got "${raw}"`);
+  switch (knob.kind) {
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      throw fail('true or false');
+    }
+    case 'integer':
+      if (!/^\d+$/.test(raw.trim())) throw fail('a whole number >= 0');
+      return Number(raw);
+    case 'numbers': {
+      const parts = raw.split(',').map((s) => s.trim());
+      if (!parts.every((p) => /^\d+$/.test(p) && Number(p) > 0)) throw fail('a comma-separated list of whole numbers > 0');
+      return parts.map(Number);
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    case 'string':
+      return raw;
+  }
+}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): QueueBenchOptions & { help: boolean } {
+  const spec: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const k of knobs) {
+    spec[k.flag] = { type: k.kind === 'boolean' ? 'boolean' : 'string' };
+    if (k.kind === 'boolean') spec[`no-${k.flag}`] = { type: 'boolean' };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new OptionsError(`${(err as Error).message} (see --help)`);
+  }
+  const quick = (values.quick ?? (env.BENCH_QUEUE_QUICK !== undefined ? convert(knobs[0]!, env.BENCH_QUEUE_QUICK, 'BENCH_QUEUE_QUICK') : false)) === true;
+  const o: Record<string, unknown> = { help: values.help === true };
+  for (const k of knobs) {
+    const flag = values[k.flag];
+    if (values[`no-${k.flag}`] === true) o[k.key] = false;
+    else if (typeof flag === 'boolean') o[k.key] = flag;
+    else if (typeof flag === 'string') o[k.key] = convert(k, flag, `--${k.flag}`);
+    else if (env[k.env] !== undefined) o[k.key] = convert(k, env[k.env]!, k.env);
+    else o[k.key] = convert(k, quick && k.quick !== undefined ? k.quick : k.normal, `default of --${k.flag}`);
+  }
+  o.quick = quick;
+  for (const s of o.scenarios as string[]) {
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new OptionsError(`--scenarios: unknown scenario "${s}"; choose from ${SCENARIOS.join(', ')}`);
+  }
+  for (const l of o.libraries as string[]) {
+    if (!(LIBRARIES as readonly string[]).includes(l)) throw new OptionsError(`--libraries: unknown library "${l}"; choose from ${LIBRARIES.join(', ')}`);
+  }
+  // Keep the canonical order whatever order they were typed in.
+  o.scenarios = SCENARIOS.filter((s) => (o.scenarios as string[]).includes(s));
+  o.libraries = LIBRARIES.filter((l) => (o.libraries as string[]).includes(l));
+  for (const [key, flag] of [['jobs', 'jobs'], ['rounds', 'rounds'], ['pickupJobs', 'pickup-jobs'], ['recoveryRounds', 'recovery-rounds'], ['recoveryCapS', 'recovery-cap'], ['pickupIntervalMs', 'pickup-interval']] as const) {
+    if ((o[key] as number) < 1) throw new OptionsError(`--${flag} must be at least 1`);
+  }
+  return o as unknown as QueueBenchOptions & { help: boolean };
+}
+
+export function helpText(): string {
+  const row = (k: Knob) => {
+    const dflt = k.normal === '' ? '' : ` (default ${k.normal}${k.quick ? ` [${k.quick}]` : ''})`;
+    const flag = k.kind === 'boolean' ? `--${k.flag}` : `--${k.flag} <${k.kind === 'list' || k.kind === 'numbers' ? 'a,b' : k.kind === 'string' ? 'value' : 'n'}>`;
+    return `  ${flag.padEnd(28)} ${k.env.padEnd(31)} ${k.doc}${dflt}`;
+  };
+  return [
+    'npm run bench:queue -- [options]',
+    '',
+    'The queue micro-benchmark: our queue library against BullMQ and node-resque on one',
+    'private Redis, each run in a fresh process, rounds interleaved. No-op jobs/s through',
+    'one worker process, idle pickup latency, and SIGKILL -> the job running again.',
+    '',
+    `  ${'flag'.padEnd(28)} ${'environment variable'.padEnd(31)} meaning`,
+    ...knobs.map(row),
+    `  ${'--help'.padEnd(28)} ${''.padEnd(31)} This text.`,
+    '',
+    'Booleans also take --no-<flag>. A flag beats its variable; --quick only changes defaults.',
+    'Examples:',
+    '  npm run bench:queue -- --quick',
+    '  npm run bench:queue -- --scenarios throughput --concurrency 1 --rounds 5',
+    '  BENCH_QUEUE_LIBRARIES=ours,bullmq npm run bench:queue -- --scenarios pickup',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,420 @@
+// npm run bench:queue - our queue library against BullMQ 6 and node-resque 9,
+// in the same run, on the same private redis-server (issues 4 and 6):
+//
+//   throughput  no-op jobs/s through one worker process at each --concurrency
+//               (ours twice: prefetch 0, and --prefetch)
+//   pickup      enqueue -> job start for an idle worker, p50 / p99
+//   recovery    SIGKILL a worker mid-job, start a fresh one: kill -> the job
+//               starting again (each library's defaults; node-resque also tuned)
+//   multi-worker  bench/queue/multi-worker.ts (strategy 5's benchmark), run as
+//               it is, its tables quoted
+//
+// Every measured run is a fresh child process (bench/queue/<library>.ts),
+// with its own key prefix; Redis is flushed between runs. This machine's speed
+// drifts by up to 2x within minutes, so throughput and pickup run in rounds,
+// every row once per round, the order rotated each round, and the report
+// quotes medians with their range and ratios to BullMQ *of the same round*.
+// Recovery is timers, not CPU: its rows run side by side, which saves minutes.
+//
+// Writes <out>/queue-<date>.json (raw figures, the machine) and
+// <out>/queue-<date>.md; `npm run bench` puts the newest into its report.
+//
+//   npm run bench:queue -- --help
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Redis } from 'ioredis';
+import { isMain } from '../../shared/main.ts';
+import { createRedis, startPrivateRedis } from '../../shared/redis.ts';
+import { describeMachine, endLoadAverage } from '../machine.ts';
+import { summarizeProfiles, type ProfileDir } from '../profile.ts';
+import { helpText, OptionsError, parseOptions, type QueueBenchOptions } from './options.ts';
+import { commandLine, markdownFile, terminalReport, type QueueBenchResult, type RecoveryRun, type Row, type ThroughputRun, type PickupRun, type MultiWorkerRun } from './report.ts';
+import type { Library, PickupResult, ThroughputResult } from './scenarios.ts';
+
+const HERE = import.meta.dirname;
+const ROOT = path.resolve(HERE, '../..');
+const MULTI_WORKER = path.join(HERE, 'multi-worker.ts');
+
+// ---------------------------------------------------------------- children
+
+interface Child {
+  proc: ChildProcess;
+  /** The next {"bench": kind} line (already printed ones included), or null after timeoutMs or the child's exit. */
+  next(kind: string, timeoutMs: number): Promise<Record<string, unknown> | null>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  tail(): string;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+const live = new Set<Child>();
+/** Stops the private Redis of the run in progress (Ctrl-C). */
+let stopRedis: (() => Promise<void>) | undefined;
+
+/** Kills every child's process group now (Ctrl-C, an error, or exit). */
+function killAll(): void {
+  for (const c of live) c.kill('SIGKILL');
+}
+
+function start(args: string[], nodeArgs: string[] = []): Child {
+  // Its own process group: a kill reaches what it started, and Ctrl-C in the terminal reaches only us.
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const lines: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  const output: string[] = [];
+  const keep = (raw: string) => {
+    output.push(raw);
+    if (output.length > 40) output.shift();
+  };
+  readline.createInterface({ input: proc.stdout! }).on('line', (raw) => {
+    if (raw.startsWith('{"bench"')) {
+      try {
+        lines.push(JSON.parse(raw) as Record<string, unknown>);
+        for (const w of waiters) w();
+        return;
+      } catch {
+        // not ours after all
+      }
+    }
+    keep(raw);
+  });
+  readline.createInterface({ input: proc.stderr! }).on('line', keep);
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => {
+      done = true;
+      live.delete(child);
+      for (const w of waiters) w();
+      resolve({ code, signal });
+    }),
+  );
+  let taken = 0;
+  const child: Child = {
+    proc,
+    exited,
+    tail: () => output.slice(-15).join('\n'),
+    kill(signal = 'SIGTERM') {
+      try {
+        process.kill(-proc.pid!, signal);
+      } catch {
+        // already gone
+      }
+    },
+    next(kind, timeoutMs) {
+      return new Promise((resolve) => {
+        const check = () => {
+          while (taken < lines.length) {
+            const line = lines[taken++]!;
+            if (line.bench === kind) return finish(line);
+          }
+          if (done) finish(null);
+        };
+        const timer = setTimeout(() => finish(null), timeoutMs);
+        function finish(line: Record<string, unknown> | null) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(line);
+        }
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+  live.add(child);
+  return child;
+}
+
+/** Runs one measured child to its end and returns its result line. */
+async function measure<T>(library: Library, args: string[], nodeArgs: string[] = []): Promise<T> {
+  const child = start([path.join(HERE, `${library}.ts`), ...args], nodeArgs);
+  const result = await child.next('result', 10 * 60_000);
+  const { code, signal } = await child.exited;
+  if (!result || code !== 0) throw new Error(`${library} ${args[0]} failed (exit ${code ?? signal}):\n${child.tail()}`);
+  const { bench: _, ...rest } = result;
+  return rest as T;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------- the plan
+
+const LABEL: Record<Library, string> = { ours: 'ours', bullmq: 'BullMQ 6', 'node-resque': 'node-resque 9' };
+
+function throughputRows(o: QueueBenchOptions, concurrency: number): Row[] {
+  const rows: Row[] = [];
+  const c = String(concurrency);
+  for (const library of o.libraries) {
+    if (library === 'ours') {
+      for (const prefetch of o.prefetch > 0 ? [0, o.prefetch] : [0]) {
+        rows.push({ key: `ours-p${prefetch}`, library, label: `ours, prefetch ${prefetch}`, args: ['--concurrency', c, '--prefetch', String(prefetch)] });
+      }
+    } else if (library === 'bullmq') {
+      rows.push({ key: 'bullmq', library, label: `${LABEL.bullmq}, removeOnComplete`, args: ['--concurrency', c] });
+    } else {
+      const workers = concurrency === 1 ? 'a Worker' : `${concurrency} Workers`;
+      rows.push({ key: 'node-resque', library, label: `${LABEL['node-resque']}, ${workers}, timeout ${o.resquePollMs} ms`, args: ['--concurrency', c, '--poll-ms', String(o.resquePollMs)] });
+    }
+  }
+  return rows;
+}
+
+function pickupRows(o: QueueBenchOptions): Row[] {
+  const detail: Record<Library, string> = { ours: 'defaults', bullmq: 'defaults', 'node-resque': 'defaults: polls every 5 s' };
+  return o.libraries.map((library) => ({ key: library, library, label: `${LABEL[library]}, ${detail[library]}`, args: [] }));
+}
+
+function recoveryRows(o: QueueBenchOptions): Row[] {
+  const rows: Row[] = [];
+  for (const library of o.libraries) {
+    if (library === 'ours') rows.push({ key: 'ours', library, label: 'ours, defaults: heartbeat TTL 5 s, scheduler in every worker process', args: [] });
+    if (library === 'bullmq') rows.push({ key: 'bullmq', library, label: `${LABEL.bullmq}, defaults: lockDuration 30 s, stalledInterval 30 s`, args: [] });
+    if (library === 'node-resque') {
+      rows.push({ key: 'node-resque', library, label: `${LABEL['node-resque']}, defaults: stuckWorkerTimeout 1 h, retryStuckJobs off`, args: [] });
+      rows.push({ key: 'node-resque-tuned', library, label: `${LABEL['node-resque']}, tuned: stuckWorkerTimeout 10 s, retryStuckJobs, leaderLockTimeout 10 s`, args: ['--tuned'] });
+    }
+  }
+  return rows;
+}
+
+/** Round r's order: the rows rotated by r, so no row always runs first (or on the warmest slot). */
+const rotate = <T>(rows: T[], r: number) => rows.map((_, i) => rows[(i + r) % rows.length]!);
+
+// ---------------------------------------------------------------- the run
+
+export interface Observer {
+  note(text: string): void;
+}
+
+export async function runQueueBench(o: QueueBenchOptions, observer: Observer = { note: () => {} }, stamp = fileStamp()): Promise<QueueBenchResult> {
+  const started = Date.now();
+  const machine = describeMachine();
+  const server = await startPrivateRedis();
+  stopRedis = () => server.stop();
+  const probe: Redis = createRedis(server.url);
+  const notes: string[] = [];
+  const runs: QueueBenchResult['runs'] = { throughput: [], pickup: [], recovery: [] };
+  let multiWorker: MultiWorkerRun | null = null;
+  const profileDirs: ProfileDir[] = [];
+  let redisVersion = '?';
+  let seq = 0;
+  const ns = (what: string) => `bq${++seq}-${what}`;
+  const flush = () => probe.flushall();
+  const has = (s: string) => o.scenarios.includes(s as never);
+  try {
+    redisVersion = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1] ?? '?';
+
+    if (has('throughput')) {
+      for (let round = 1; round <= o.rounds; round++) {
+        for (const concurrency of o.concurrency) {
+          for (const row of rotate(throughputRows(o, concurrency), round - 1)) {
+            await flush();
+            let nodeArgs: string[] = [];
+            if (o.cpuProf) {
+              const dir = path.resolve(ROOT, o.out, `queue-${stamp}-profiles`, `${row.key}-c${concurrency}-r${round}`);
+              await mkdir(dir, { recursive: true });
+              profileDirs.push({ target: `${row.label}, c=${concurrency}`, dir, roles: new Map() });
+              nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+            }
+            const r = await measure<ThroughputResult>(row.library, ['throughput', '--redis', server.url, '--namespace', ns(row.key), '--jobs', String(o.jobs), ...row.args], nodeArgs);
+            runs.throughput.push({ round, row: row.key, library: row.library, label: row.label, ...r } satisfies ThroughputRun);
+            observer.note(`throughput c=${concurrency} round ${round}/${o.rounds} ${row.label}: ${r.jobsPerSec.toLocaleString('en-US')} jobs/s`);
+            if (r.completed !== r.jobs || r.leftover !== 0) {
+              notes.push(`${row.label}, c=${concurrency}, round ${round}: ${r.completed} of ${r.jobs} reported complete, ${r.leftover} left in Redis.`);
+            }
+          }
+        }
+      }
+    }
+
+    if (has('pickup')) {
+      for (let round = 1; round <= o.rounds; round++) {
+        for (const row of rotate(pickupRows(o), round - 1)) {
+          await flush();
+          const r = await measure<PickupResult>(row.library, ['pickup', '--redis', server.url, '--namespace', ns(row.key), '--jobs', String(o.pickupJobs), '--interval-ms', String(o.pickupIntervalMs), ...row.args]);
+          runs.pickup.push({ round, row: row.key, library: row.library, label: row.label, ...r } satisfies PickupRun);
+          observer.note(`pickup round ${round}/${o.rounds} ${row.label}: p50 ${r.p50} ms, p99 ${r.p99} ms`);
+        }
+      }
+    }
+
+    if (has('recovery')) {
+      for (let round = 1; round <= o.recoveryRounds; round++) {
+        await flush();
+        observer.note(`recovery round ${round}/${o.recoveryRounds}: every library side by side, up to ${o.recoveryCapS} s after its kill`);
+        const results = await Promise.all(recoveryRows(o).map((row) => recoveryTrial(row, round, server.url, ns(row.key), o.recoveryCapS)));
+        for (const r of results) {
+          runs.recovery.push(r);
+          observer.note(`recovery round ${round} ${r.label}: ${r.recoveredMs === null ? `never within ${o.recoveryCapS} s` : `${(r.recoveredMs / 1000).toFixed(1)} s`}`);
+        }
+      }
+      await flush();
+    }
+
+    if (has('multi-worker')) {
+      if (existsSync(MULTI_WORKER)) multiWorker = await runMultiWorker(o, observer);
+      else notes.push('bench/queue/multi-worker.ts does not exist yet: its scenario was skipped.');
+    }
+  } finally {
+    killAll();
+    probe.disconnect();
+    await server.stop();
+    stopRedis = undefined;
+  }
+  machine.loadAverage.end = endLoadAverage();
+  const profiles = o.cpuProf ? await summarizeProfiles(profileDirs) : [];
+  if (o.cpuProf) notes.push('Throughput ran under --cpu-prof: its figures are slower than an unprofiled run. A profile covers its whole child (the bulk add included).');
+  return {
+    schema: 1,
+    kind: 'queue',
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationS: Math.round((Date.now() - started) / 1000),
+    machine: { ...machine, redis: redisVersion },
+    settings: settingsOf(o),
+    runs,
+    multiWorker,
+    profiles,
+    notes,
+  };
+}
+
+/** SIGKILL a worker process mid-job, start a fresh one, time kill -> the job's next start. */
+async function recoveryTrial(row: Row, round: number, url: string, namespace: string, capS: number): Promise<RecoveryRun> {
+  const args = [path.join(HERE, `${row.library}.ts`), 'recovery', '--redis', url, '--namespace', namespace, ...row.args];
+  const base = { round, row: row.key, library: row.library, label: row.label, capS };
+  const victim = start([...args, '--role', 'victim']);
+  const first = await victim.next('started', 60_000);
+  if (!first) {
+    victim.kill('SIGKILL');
+    return { ...base, recoveredMs: null, rescuerReadyMs: null, error: `the job never started in the first worker:\n${victim.tail()}` };
+  }
+  await sleep(500); // mid-job, not at its first instruction
+  const killedAt = Date.now();
+  victim.kill('SIGKILL');
+  await victim.exited;
+  const rescuer = start([...args, '--role', 'rescuer']);
+  try {
+    const ready = await rescuer.next('ready', capS * 1000);
+    const again = await rescuer.next('started', Math.max(0, killedAt + capS * 1000 - Date.now()));
+    return {
+      ...base,
+      recoveredMs: again ? Number(again.at) - killedAt : null,
+      rescuerReadyMs: ready ? Number(ready.at) - killedAt : null,
+      ...(ready ? {} : { error: `the fresh worker did not start:\n${rescuer.tail()}` }),
+    };
+  } finally {
+    rescuer.kill('SIGKILL');
+    await rescuer.exited;
+  }
+}
+
+/** Strategy 5's benchmark as it is, in its own process (it starts its own Redis); its stdout is quoted. */
+async function runMultiWorker(o: QueueBenchOptions, observer: Observer): Promise<MultiWorkerRun> {
+  const args = o.multiWorkerArgs.trim() !== ''
+    ? o.multiWorkerArgs.trim().split(/\s+/).map((a) => (a === "''" || a === '""' ? '' : a))
+    : o.quick
+      ? ['--rounds', '1', '--jobs', '1000', '--email-max', '']
+      : ['--rounds', String(o.rounds), '--email-max', ''];
+  const command = `node --import tsx bench/queue/multi-worker.ts ${args.map((a) => (a === '' ? "''" : a)).join(' ')}`;
+  observer.note(`multi-worker: ${command}`);
+  const t0 = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', MULTI_WORKER, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  };
+  const handle: Child = { proc: child, next: async () => null, exited: Promise.resolve({ code: null, signal: null }), tail: () => '', kill: killGroup };
+  live.add(handle);
+  const out: string[] = [];
+  const err: string[] = [];
+  readline.createInterface({ input: child.stdout! }).on('line', (l) => {
+    out.push(l);
+    if (/^\s+round /.test(l)) observer.note(`multi-worker:${l}`);
+  });
+  readline.createInterface({ input: child.stderr! }).on('line', (l) => err.push(l));
+  const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])));
+  live.delete(handle);
+  return { command, exitCode: code, durationS: Math.round((Date.now() - t0) / 1000), output: out.join('\n'), ...(code === 0 ? {} : { stderr: err.slice(-20).join('\n') }) };
+}
+
+function settingsOf(o: QueueBenchOptions): QueueBenchResult['settings'] {
+  const { out: _o, write: _w, json: _j, ...rest } = o as QueueBenchOptions & { help?: boolean };
+  delete (rest as { help?: boolean }).help;
+  return rest;
+}
+
+/** A file-name-safe UTC timestamp: 2026-11-29T04-51-07Z. */
+export function fileStamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+export async function writeQueueResults(result: QueueBenchResult, out: string, stamp: string): Promise<{ json: string; report: string }> {
+  const dir = path.resolve(ROOT, out);
+  await mkdir(dir, { recursive: true });
+  const json = path.join(dir, `queue-${stamp}.json`);
+  const report = path.join(dir, `queue-${stamp}.md`);
+  await writeFile(json, JSON.stringify(result, null, 2) + '\n');
+  await writeFile(report, markdownFile(result));
+  return { json, report };
+}
+
+// ---------------------------------------------------------------- the CLI
+
+export async function main(argv: string[]): Promise<number> {
+  let o;
+  try {
+    o = parseOptions(argv);
+  } catch (err) {
+    if (!(err instanceof OptionsError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 2;
+  }
+  if (o.help) {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping every process the benchmark started; no results written\n`);
+    killAll();
+    setTimeout(() => process.exit(130), 5000).unref();
+    void (stopRedis?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAll);
+  const stamp = fileStamp();
+  const t0 = Date.now();
+  const note = (text: string) => process.stderr.write(`[${Math.round((Date.now() - t0) / 1000)}s] ${text}\n`);
+  note(`queue micro-benchmark: ${commandLine(settingsOf(o))}`);
+  let result: QueueBenchResult;
+  try {
+    result = await runQueueBench(o, { note }, stamp);
+  } catch (err) {
+    if (interrupted) return 130; // the children were killed on purpose
+    process.stderr.write(`queue benchmark failed: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+  process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : terminalReport(result));
+  if (o.write) {
+    const written = await writeQueueResults(result, o.out, stamp);
+    process.stderr.write(`\nwrote ${path.relative(ROOT, written.json)} and ${path.relative(ROOT, written.report)}; the next npm run bench puts them in its report\n`);
+  }
+  return 0;
+}
+
+if (isMain(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
