@@ -21,6 +21,7 @@ import { describeMachine, endLoadAverage, type Machine } from './machine.ts';
 import type { BenchOptions, Pass } from './options.ts';
 import { spawnEntry, stopAll } from './processes.ts';
 import { summarizeProfiles, type ProfileDir, type ProfileSummary } from './profile.ts';
+import { newestQueueSection } from './queue/report.ts';
 import { startSinkProcess, type SinkClient } from './sink.ts';
 import { ROOT, selectTargets, type Selection, type Target } from './targets.ts';
 
@@ -261,7 +262,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
     targets: chosen.map((t) => t.name),
     skipped,
     runs,
-    queue: null,
+    queue: await newestQueueSection(options.out),
     profiles,
     notes,
   };
