@@ -257,6 +257,13 @@ export function recoveryTable(result: QueueBenchResult): Table {
   };
 }
 
+export function profileTable(result: QueueBenchResult): Table {
+  const rows = [...result.profiles]
+    .sort((a, b) => a.target.localeCompare(b.target))
+    .map((p) => [p.target, int(p.busyMs), p.top.slice(0, 6).map((t) => `${t.where} ${(t.share * 100).toFixed(0)}%`).join(', ')]);
+  return { headers: ['run (the worker process)', 'busy ms', 'top self time'], rows, right: [false, true, false] };
+}
+
 export function goalsTable(result: QueueBenchResult): Table {
   return { headers: ['goal (issue 4)', 'measured', 'met?'], rows: goals(result).map((g) => [g.goal, g.measured, g.met]) };
 }
@@ -340,11 +347,7 @@ export function markdownSections(result: QueueBenchResult, level = 2): string {
     lines.push(`${h} multiWorker: bench/queue/multi-worker.ts`, '', `Strategy 5's benchmark, run as \`${m.command}\` (${m.durationS} s, its own private Redis):`, '');
     lines.push(m.exitCode === 0 ? multiWorkerText(m) : `It failed (exit ${m.exitCode}):\n\n\`\`\`\n${m.stderr ?? ''}\n\`\`\``, '');
   }
-  if (result.profiles.length > 0) {
-    lines.push(`${h} Where the CPU goes (--cpu-prof, throughput)`, '');
-    const rows = [...result.profiles].sort((a, b) => a.target.localeCompare(b.target)).map((p) => [p.target, int(p.busyMs), p.top.slice(0, 6).map((t) => `${t.where} ${(t.share * 100).toFixed(0)}%`).join(', ')]);
-    lines.push(markdownTable({ headers: ['run', 'busy ms', 'top self time'], rows, right: [false, true, false] }), '');
-  }
+  if (result.profiles.length > 0) lines.push(`${h} Where the CPU goes (--cpu-prof, throughput)`, '', markdownTable(profileTable(result)), '');
   return lines.join('\n');
 }
 
@@ -366,6 +369,7 @@ export function terminalReport(result: QueueBenchResult): string {
   if (result.runs.pickup.length > 0) parts.push('', 'IDLE PICKUP (enqueue -> job start)', textTable(pickupTable(result)));
   if (result.runs.recovery.length > 0) parts.push('', 'RECOVERY (SIGKILL mid-job, then a fresh worker process)', textTable(recoveryTable(result)));
   if (result.runs.throughput.length + result.runs.pickup.length + result.runs.recovery.length > 0) parts.push('', 'GOALS', textTable(goalsTable(result)));
+  if (result.profiles.length > 0) parts.push('', 'WHERE THE CPU GOES (--cpu-prof, throughput)', textTable(profileTable(result)));
   if (result.multiWorker) parts.push('', `MULTIWORKER (${result.multiWorker.command})`, result.multiWorker.exitCode === 0 ? multiWorkerText(result.multiWorker) : `failed (exit ${result.multiWorker.exitCode}):\n${result.multiWorker.stderr ?? ''}`);
   return parts.join('\n') + '\n';
 }
