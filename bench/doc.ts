@@ -9,7 +9,7 @@ import path from 'node:path';
 import { isMain } from '../shared/main.ts';
 import { machineLine } from './machine.ts';
 import type { BenchResult } from './orchestrator.ts';
-import { CHART_FILES, commandLine, readmeTable } from './report.ts';
+import { CHART_FILES, charts, commandLine, readmeTable } from './report.ts';
 import { ROOT } from './targets.ts';
 import { newestResult, writeReport } from './write.ts';
 
@@ -63,10 +63,11 @@ export async function main(argv: string[]): Promise<number> {
     ({ stamp, result } = newest);
   }
   const dir = file ? path.dirname(path.resolve(file)) : path.join(ROOT, 'bench/results');
-  const { charts } = await writeReport(result, dir, stamp);
+  // --check only compares: it redraws nothing.
+  const chartFiles = check ? Object.keys(charts(result)) : (await writeReport(result, dir, stamp)).charts.map((c) => path.basename(c));
   const folder = path.join(dir, stamp);
   const readme = await readFile(README, 'utf8');
-  const next = replaceBlock(readme, resultsBlock(result, folder, charts.map((c) => path.basename(c))));
+  const next = replaceBlock(readme, resultsBlock(result, folder, chartFiles));
   if (check) {
     if (next !== readme) {
       process.stderr.write('README.md benchmark table is out of date: run npm run bench:doc\n');
