@@ -3,7 +3,7 @@
 // with the append-only file on (so stopping and restarting it loses nothing
 // that was acknowledged) and no RDB snapshots. Nothing depends on a system
 // Redis on 6379, and nothing is left behind after `stop()`.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -89,11 +89,15 @@ export async function startPrivateRedis(options: { logger?: Logger; startTimeout
     // or test run leaves no orphan Redis behind. Elsewhere it is a plain spawn.
     // (setpriv would report a missing redis-server as its own exit 127: keep the clear ENOENT message instead.)
     const guarded = process.platform === 'linux' && runs('setpriv', ['--version']) && runs('redis-server', ['--version']);
+    // Its own process group: a Ctrl-C in the terminal goes to the whole
+    // foreground group, and Redis must outlive it until the workers that use
+    // it have drained and acked; its owner stops it last, in stop().
+    const options: SpawnOptions = { stdio: ['ignore', 'pipe', 'inherit'], detached: true };
     child = guarded
-      ? spawn('setpriv', ['--pdeathsig', 'TERM', '--', 'redis-server', ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      ? spawn('setpriv', ['--pdeathsig', 'TERM', '--', 'redis-server', ...args], options)
+      : spawn('redis-server', args, options);
     await waitForReady(child, startTimeoutMs);
-    logger?.info({ port, pid: child.pid, dir }, 'private redis-server ready');
+    logger?.info({ port, redisPid: child.pid, dir }, 'private redis-server ready');
   }
 
   async function signal(sig: NodeJS.Signals): Promise<void> {

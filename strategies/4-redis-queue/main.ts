@@ -19,7 +19,8 @@ import path from 'node:path';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { configOrExit, curlExample, isMain, processLogger, resolveSmtp } from '../../shared/main.ts';
-import { resolveRedis } from '../../shared/redis.ts';
+import { Queue } from '../../shared/queue/index.ts';
+import { createRedis, resolveRedis, type RedisTarget } from '../../shared/redis.ts';
 import { onShutdown } from '../../shared/shutdown.ts';
 
 export const STRATEGY = '4-redis-queue';
@@ -145,6 +146,30 @@ export function supervise(config: Config, logger: Logger, env: { REDIS_URL: stri
   };
 }
 
+/**
+ * Stops the Redis this supervisor started, if it started one. That private
+ * Redis goes away with the process, and so do jobs still queued in it: say how
+ * many, rather than drop them silently. With REDIS_URL they wait for the next run.
+ */
+export async function closeRedis(redis: RedisTarget, config: Config, logger: Logger): Promise<void> {
+  if (!config.REDIS_URL) {
+    const client = createRedis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+    client.on('error', () => {});
+    try {
+      const s = await new Queue({ redis: client, namespace: config.QUEUE_NAMESPACE }).stats();
+      const left = s.queued + s.delayed + s.working;
+      if (left > 0) {
+        logger.warn({ left }, `${left} accepted job(s) still queued in the private Redis are discarded with it: set REDIS_URL for a queue that outlives this process`);
+      }
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not count what the private Redis still holds');
+    } finally {
+      client.disconnect();
+    }
+  }
+  await redis.close();
+}
+
 if (isMain(import.meta.url)) {
   const config = configOrExit();
   const logger = processLogger(config, STRATEGY, 'supervisor');
@@ -156,7 +181,7 @@ if (isMain(import.meta.url)) {
     async () => {
       const clean = await supervisor.close();
       await smtp.close();
-      await redis.close();
+      await closeRedis(redis, config, logger);
       if (!clean) throw new Error('a child did not exit cleanly');
     },
     // The children have their own SHUTDOWN_TIMEOUT_MS each; the web, then the workers.

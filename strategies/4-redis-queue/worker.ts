@@ -75,11 +75,11 @@ export async function startWorker({ config, logger, redisUrl, smtpUrl }: { confi
   worker.on('retry', (job, err, delayMs) => logger.warn({ id: job.id, attempt: job.attempt, delayMs, error: err.message }, `send failed, retry in ${delayMs} ms`));
   worker.on('failure', (job, err) => logger.error({ id: job.id, attempts: job.attempt, error: err.message }, 'failed: giving up on this email'));
   scheduler.on('leader', (leading) => logger.info({ leading }, leading ? 'scheduler: leading' : 'scheduler: no longer leading'));
-  scheduler.on('recovered', (r) => logger.warn(r, `recovered ${r.jobs} jobs of dead worker ${r.worker}: back at the head of the queue`));
+  scheduler.on('recovered', (r) => logger.warn(r, `recovered ${r.jobs} job${r.jobs === 1 ? "" : "s"} of dead worker ${r.worker}: back at the head of the queue`));
 
   await worker.start();
   await scheduler.start();
-  logger.info({ name: worker.name, queue: QUEUE, concurrency: worker.concurrency }, 'worker ready');
+  logger.info({ worker: worker.name, queue: QUEUE, concurrency: worker.concurrency }, 'worker ready');
   return {
     worker,
     async close(timeoutMs) {

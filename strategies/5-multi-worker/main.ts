@@ -20,7 +20,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { configOrExit, curlExample, isMain, processLogger, resolveSmtp } from '../../shared/main.ts';
 import { resolveRedis } from '../../shared/redis.ts';
 import { onShutdown } from '../../shared/shutdown.ts';
-import { supervise, type ChildMessage, type SupervisorMessage } from '../4-redis-queue/main.ts';
+import { closeRedis, supervise, type ChildMessage, type SupervisorMessage } from '../4-redis-queue/main.ts';
 import { STRATEGY } from './worker.ts';
 
 const HEALTHY_AFTER_MS = 10_000;
@@ -98,7 +98,7 @@ if (isMain(import.meta.url)) {
     async () => {
       const clean = await supervisor.close();
       await smtp.close();
-      await redis.close();
+      await closeRedis(redis, config, logger);
       if (!clean) throw new Error('a child did not exit cleanly');
     },
     // The children have their own SHUTDOWN_TIMEOUT_MS each: the web, then the multiWorker.

@@ -116,12 +116,12 @@ export async function startMultiWorker({ config, logger, redisUrl, smtpUrl }: { 
     ),
   );
   scheduler.on('leader', (leading) => logger.info({ leading }, leading ? 'scheduler: leading' : 'scheduler: no longer leading'));
-  scheduler.on('recovered', (r) => logger.warn(r, `recovered ${r.jobs} jobs of dead worker ${r.worker}: back at the head of the queue`));
+  scheduler.on('recovered', (r) => logger.warn(r, `recovered ${r.jobs} job${r.jobs === 1 ? "" : "s"} of dead worker ${r.worker}: back at the head of the queue`));
 
   await multiWorker.start();
   await scheduler.start();
   logger.info(
-    { name: multiWorker.name, queues: [QUEUE, DEMO_QUEUE], minTaskProcessors: multiWorker.min, maxTaskProcessors: multiWorker.max },
+    { worker: multiWorker.name, queues: [QUEUE, DEMO_QUEUE], minTaskProcessors: multiWorker.min, maxTaskProcessors: multiWorker.max },
     'multiWorker ready',
   );
   return {
