@@ -44,7 +44,7 @@ interface Knob {
   doc: string;
 }
 
-// Sized for 2 cores: the default run ~7 minutes, --quick ~2.
+// Sized for 2 cores: the default run ~7 minutes, --quick ~2 (recovery alone waits ~95 s a round: BullMQ needs ~61 s, node-resque's default never comes).
 export const knobs: Knob[] = [
   { key: 'quick', flag: 'quick', env: 'BENCH_QUEUE_QUICK', kind: 'boolean', normal: 'false', doc: 'Fewer jobs and rounds (about 2 min on 2 cores): the defaults in [brackets].' },
   { key: 'scenarios', flag: 'scenarios', env: 'BENCH_QUEUE_SCENARIOS', kind: 'list', normal: SCENARIOS.join(','), doc: 'Which scenarios: throughput, pickup, recovery, multi-worker (bench/queue/multi-worker.ts, when it exists).' },
@@ -56,7 +56,7 @@ export const knobs: Knob[] = [
   { key: 'rounds', flag: 'rounds', env: 'BENCH_QUEUE_ROUNDS', kind: 'integer', normal: '3', quick: '1', doc: 'Interleaved rounds of throughput and pickup: every row once per round, the order rotated.' },
   { key: 'pickupJobs', flag: 'pickup-jobs', env: 'BENCH_QUEUE_PICKUP_JOBS', kind: 'integer', normal: '100', quick: '30', doc: 'Pickup: jobs per run, one every --pickup-interval ms to an idle worker (5 more first, not counted).' },
   { key: 'pickupIntervalMs', flag: 'pickup-interval', env: 'BENCH_QUEUE_PICKUP_INTERVAL_MS', kind: 'integer', normal: '100', doc: 'Pickup: ms between two adds.' },
-  { key: 'recoveryRounds', flag: 'recovery-rounds', env: 'BENCH_QUEUE_RECOVERY_ROUNDS', kind: 'integer', normal: '1', doc: 'Recovery: rounds; in each, every library runs side by side (its own processes and keys).' },
+  { key: 'recoveryRounds', flag: 'recovery-rounds', env: 'BENCH_QUEUE_RECOVERY_ROUNDS', kind: 'integer', normal: '2', quick: '1', doc: 'Recovery: rounds; in each, every library runs side by side (its own processes and keys).' },
   { key: 'recoveryCapS', flag: 'recovery-cap', env: 'BENCH_QUEUE_RECOVERY_CAP_S', kind: 'integer', normal: '90', doc: 'Recovery: seconds to wait after the kill before reporting "never".' },
   { key: 'multiWorkerArgs', flag: 'multi-worker-args', env: 'BENCH_QUEUE_MULTI_WORKER_ARGS', kind: 'string', normal: '', doc: "Arguments for bench/queue/multi-worker.ts (default: its jobs pass, --rounds as ours; --quick: 1 round of 1,000 jobs)." },
   { key: 'out', flag: 'out', env: 'BENCH_QUEUE_OUT', kind: 'string', normal: 'bench/results', doc: 'Where queue-<date>.json and queue-<date>.md go.' },

@@ -21,7 +21,7 @@ async function benchQueue(args: string[]): Promise<{ code: number | null; stdout
   return { code, stdout, stderr };
 }
 
-const TINY = ['--jobs', '500', '--rounds', '1', '--concurrency', '1,4', '--prefetch', '10', '--pickup-jobs', '5', '--pickup-interval', '20', '--recovery-cap', '60'];
+const TINY = ['--jobs', '500', '--rounds', '1', '--recovery-rounds', '1', '--concurrency', '1,4', '--prefetch', '10', '--pickup-jobs', '5', '--pickup-interval', '20', '--recovery-cap', '60'];
 
 describe('npm run bench:queue, tiny counts', () => {
   const dirs: string[] = [];
