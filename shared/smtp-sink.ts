@@ -3,12 +3,14 @@
 // (mailparser) and counts deliveries per tracking id, so "lost" and
 // "duplicated" are measured where it matters: at the receiving end.
 //
-// It can be slow (SINK_LATENCY_MS: the talk measured ~2 s to Gmail) and can
-// refuse a share of messages with 451 (try later) or 550 (never).
+// It can be slow (SINK_LATENCY_MS: the talk measured ~2 s to Gmail), can
+// refuse a share of messages with 451 (try later) or 550 (never), and can go
+// down and come back on the same port (pause/resume: a provider outage).
 //
 //   npm run sink      # standalone: SMTP on SINK_PORT, JSON counts on SINK_HTTP_PORT
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { simpleParser } from 'mailparser';
 import type { Logger } from './logger.ts';
@@ -61,6 +63,8 @@ export interface SinkStats {
   rejectedPermanent: number;
   /** Messages received and not yet answered (they are waiting out the latency). */
   inProgress: number;
+  /** Not listening: pause() was called and resume() not yet. */
+  paused: boolean;
   firstAcceptedAt: number | null;
   lastAcceptedAt: number | null;
 }
@@ -75,6 +79,14 @@ export interface Sink {
   history(id: string): Arrival[];
   /** Changes latency or failure rates on the fly. */
   configure(behaviour: Partial<SinkBehaviour>): void;
+  /**
+   * An outage: stops listening and cuts every open connection, so senders get
+   * "connection refused" or a dropped session. A message cut off before its
+   * reply is not counted (the sender never heard 250). Counts are kept.
+   */
+  pause(): Promise<void>;
+  /** Ends the outage: listens again on the same port. */
+  resume(): Promise<void>;
   reset(): void;
   /** Resolves once `predicate` holds, checking after every message; rejects after `timeoutMs`. */
   waitFor(predicate: (stats: SinkStats, sink: Sink) => boolean, timeoutMs: number, what?: string): Promise<void>;
@@ -105,6 +117,8 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   let lastAcceptedAt: number | null = null;
   let inProgress = 0;
   const pendingTimers = new Set<NodeJS.Timeout>();
+  // Bumped by every pause(): a message that started before it was cut off with its connection.
+  let generation = 0;
 
   const pause = (ms: number) =>
     ms <= 0
@@ -152,6 +166,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
 
   async function onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<void> {
     inProgress++;
+    const startedIn = generation;
     try {
       const mail = await simpleParser(stream);
       if (stream.sizeExceeded) throw smtpError(552, 'message too big');
@@ -160,6 +175,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       const to = session.envelope.rcptTo.map((r) => r.address);
       const attempt = (id === undefined ? 0 : (offers.get(id)?.length ?? 0)) + 1;
       await pause(behaviour.latencyMs);
+      if (startedIn !== generation) throw smtpError(421, 'connection lost (simulated outage)'); // nobody hears this reply
       const outcome = choose(id, to, attempt);
       const copies = outcome === 'accept' ? (behaviour.copies?.(id) ?? 1) : 1;
       const arrival: Arrival = { id, to, subject: mail.subject ?? '', outcome, at: Date.now(), attempt };
@@ -171,19 +187,30 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     }
   }
 
-  const server = new SMTPServer({
-    logger: false,
-    authOptional: true,
-    disableReverseLookup: true, // a DNS lookup per connection would add ~100 ms of fake latency
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    size: 1024 * 1024,
-    closeTimeout: 1000,
-    onData(stream, session, callback) {
-      onData(stream, session).then(() => callback(), (err: Error) => callback(err));
-    },
-  });
-  server.on('error', (err) => logger?.error({ err }, 'sink error'));
+  // One SMTPServer per listening period: resume() after pause() starts a fresh one on the same port.
+  const sockets = new Set<Socket>();
+  function createServer(): SMTPServer {
+    const created = new SMTPServer({
+      logger: false,
+      authOptional: true,
+      disableReverseLookup: true, // a DNS lookup per connection would add ~100 ms of fake latency
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      size: 1024 * 1024,
+      closeTimeout: 1000,
+      onData(stream, session, callback) {
+        onData(stream, session).then(() => callback(), (err: Error) => callback(err));
+      },
+    });
+    created.on('error', (err) => logger?.error({ err }, 'sink error'));
+    created.server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    return created;
+  }
+  let server: SMTPServer | undefined = createServer();
   const bound = await listen(server.server, port, host);
+  let paused = false;
 
   const sink: Sink = {
     port: bound,
@@ -192,6 +219,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       ...counts,
       unique: delivered.size,
       inProgress,
+      paused,
       firstAcceptedAt,
       lastAcceptedAt,
     }),
@@ -199,6 +227,25 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     history: (id) => [...(offers.get(id) ?? [])],
     configure(next) {
       Object.assign(behaviour, next);
+    },
+    async pause() {
+      if (paused || !server) return;
+      paused = true;
+      generation++;
+      const closing = server;
+      server = undefined;
+      const closed = new Promise<void>((resolve) => closing.server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      logger?.warn({ port: bound }, 'sink paused: not listening');
+    },
+    async resume() {
+      if (!paused) return;
+      const next = createServer();
+      await listen(next.server, bound, host);
+      server = next;
+      paused = false;
+      logger?.info({ port: bound }, 'sink resumed');
     },
     reset() {
       delivered = new Map();
@@ -229,6 +276,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     close: () =>
       new Promise<void>((resolve) => {
         for (const t of pendingTimers) clearTimeout(t);
+        if (!server) return resolve();
         server.close(() => resolve());
       }),
   };

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Email } from '../../shared/email.ts';
 import { createMailer, isPermanentFailure, MailerConfigError, type Mailer } from '../../shared/mailer.ts';
 import { serveSinkStats, startSink, type Sink } from '../../shared/smtp-sink.ts';
+import { until } from '../helpers/queue.ts';
 
 const email = (id: string, to = 'someone@example.com'): Email => ({ id, to, subject: `subject ${id}`, text: `text ${id}` });
 
@@ -67,6 +68,29 @@ describe('the SMTP sink', () => {
     await Promise.all(['1', '2', '3', '4', '5'].map((id) => mailer.send(email(id))));
     await waiting;
     await expect(sink.waitFor((s) => s.unique === 6, 200, '6 ids')).rejects.toThrow(/timed out after 200 ms waiting for 6 ids.*"unique":5/);
+  });
+
+  it('pause() is an outage on the same port: pooled and new connections fail as temporary, a message cut off is not counted, resume() serves again', async () => {
+    const { sink, mailer } = await setUp({ latencyMs: 0 }, true);
+    await mailer.send(email('before'));
+    sink.configure({ latencyMs: 300 });
+    const cutOff = mailer.send(email('cut-off')).catch((e: unknown) => e);
+    await until(() => sink.stats().inProgress === 1, 5000, 'the message waiting out its latency');
+    await sink.pause();
+    expect(sink.stats().paused).toBe(true);
+    const cut = await cutOff;
+    expect(cut).toBeInstanceOf(Error);
+    expect(isPermanentFailure(cut)).toBe(false);
+    const refused = await mailer.send(email('while-down')).catch((e: unknown) => e);
+    expect(String((refused as Error).message)).toMatch(/ECONNREFUSED/);
+    expect(isPermanentFailure(refused)).toBe(false);
+    sink.configure({ latencyMs: 0 });
+    await sink.resume();
+    expect(sink.stats().paused).toBe(false);
+    await mailer.send(email('after'));
+    // cut-off's reply never went out: not a delivery (the sender will try again).
+    expect(Object.fromEntries(sink.deliveries())).toEqual({ before: 1, after: 1 });
+    expect(sink.url.port).toBe(String(sink.port));
   });
 
   it('serves its counts over HTTP for other processes', async () => {
