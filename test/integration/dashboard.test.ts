@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
+import { existsSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Email } from '../../shared/email.ts';
@@ -16,7 +17,10 @@ import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/
 import { startSink, type Sink } from '../../shared/smtp-sink.ts';
 import { killAll, ROOT, startEntry, type Child } from '../helpers/spawn.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+// A system Chromium, never a downloaded one: CHROMIUM_PATH, else the usual places.
+const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'].find(
+  (p): p is string => p !== undefined && p !== '' && existsSync(p),
+);
 const SCREENSHOT = path.join(ROOT, 'docs', 'dashboard.png');
 const UI_TIMEOUT = 15_000; // the page polls every 1.5 s; a slow CI machine gets ten rounds
 
@@ -56,6 +60,7 @@ beforeAll(async () => {
   mailer = createMailer({ smtpUrl: sink.url, from: 'jobs@background-jobs.test', timeoutMs: 10_000 });
   dashboard = await startEntry('shared/dashboard/server.ts', { REDIS_URL: redisServer.url, DASHBOARD_PORT: '0' });
 
+  if (!CHROMIUM) throw new Error('the dashboard test drives a real browser: install Chromium (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM_PATH');
   profileDir = await mkdtemp(path.join(tmpdir(), 'bgjobs-chromium-'));
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
