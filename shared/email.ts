@@ -50,14 +50,13 @@ const BODY_UNSAFE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 // A lone surrogate cannot be encoded as UTF-8; JSON.parse lets "\ud800" through.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+const isRequestId = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0 && value.length <= limits.requestIdLength && REQUEST_ID.test(value);
+const REQUEST_ID_RULE = `1-${limits.requestIdLength} characters of letters, digits and . _ : - (starting with a letter or digit)`;
+
 export function resolveRequestId(header: string | string[] | undefined): string {
   if (header === undefined) return randomUUID();
-  if (Array.isArray(header) || header.length === 0 || header.length > limits.requestIdLength || !REQUEST_ID.test(header)) {
-    throw new InvalidRequest(
-      400,
-      `X-Request-Id must be 1-${limits.requestIdLength} characters of letters, digits and . _ : - (starting with a letter or digit)`,
-    );
-  }
+  if (!isRequestId(header)) throw new InvalidRequest(400, `X-Request-Id must be ${REQUEST_ID_RULE}`);
   return header;
 }
 
@@ -100,6 +99,30 @@ export function validateEmail(input: { to: unknown; subject: unknown; text: unkn
     subject: checkText('subject', input.subject, limits.subjectLength, HEADER_UNSAFE, 'control characters or line breaks (header injection)'),
     text: checkText('text', input.text, limits.textLength, BODY_UNSAFE, 'control characters other than tab and line breaks'),
   };
+}
+
+const EMAIL_FIELDS = ['id', 'to', 'subject', 'text'];
+const describe = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value);
+
+/**
+ * The arguments of a `sendEmail` job, checked again by the worker before the
+ * email goes out: anyone who can write to Redis can enqueue, so a job is
+ * untrusted input like a request. Exactly one argument, an object with the
+ * fields the web process enqueues (id, to, subject, text) and no others, each
+ * valid by the same rules as a request - the id too, since it becomes a mail
+ * header. Throws InvalidRequest saying what is wrong.
+ */
+export function emailFromJobArgs(args: readonly unknown[]): Email {
+  if (args.length !== 1) throw new InvalidRequest(400, `a sendEmail job takes exactly one argument, the email; got ${args.length}`);
+  const [value] = args;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidRequest(400, `the email must be an object {"id","to","subject","text"}, got ${describe(value)}`);
+  }
+  const unknown = Object.keys(value).filter((k) => !EMAIL_FIELDS.includes(k));
+  if (unknown.length > 0) throw new InvalidRequest(400, `unknown field(s) in the email: ${unknown.slice(0, 5).map((k) => k.slice(0, 40)).join(', ')}; expected ${EMAIL_FIELDS.join(', ')}`);
+  const { id, to, subject, text } = value as Record<string, unknown>;
+  if (!isRequestId(id)) throw new InvalidRequest(400, `id must be ${REQUEST_ID_RULE}, got ${describe(id) === 'string' ? JSON.stringify(String(id).slice(0, 40)) : describe(id)}`);
+  return validateEmail({ to, subject, text }, id);
 }
 
 /** Parses a JSON body already decoded as UTF-8; unknown fields are refused so typos do not vanish. */

@@ -42,6 +42,13 @@ export const defaults = {
   blockTimeoutMs: 1_000,
   /** Graceful stop: how long to wait for running jobs before handing them back to the queue. */
   stopTimeoutMs: 10_000,
+  /**
+   * Arguments one job may carry. Jobs take a handful; a payload with 100,000
+   * is broken or hostile, and calling a function with that many overflows the
+   * stack (a RangeError that would be retried as if it could succeed). Past
+   * this the payload goes straight to failed.
+   */
+  maxArgs: 1_000,
 
   // --- MultiWorker ----------------------------------------------------------
   // One Worker whose concurrency ("task processors", node-resque's name) follows

@@ -7,6 +7,7 @@
 // Key order matters in resque (a job is removed with LREM of its exact JSON),
 // so payloads are always built here, in this order, and acknowledged with the
 // exact string that was reserved - never re-encoded.
+import { defaults } from './defaults.ts';
 
 export interface Job {
   id: string | undefined;
@@ -47,10 +48,18 @@ export function decodePayload(payload: string, queue: string): { job: Job; error
   if (typeof d.id === 'string') job.id = d.id;
   if (typeof d.enqueued_at === 'number') job.enqueuedAt = d.enqueued_at;
   if (typeof d.attempt === 'number' && Number.isSafeInteger(d.attempt) && d.attempt > 0) job.attempt = d.attempt;
-  // Like node-resque: a missing args is no arguments, a single value is one argument.
-  job.args = Array.isArray(d.args) ? d.args : d.args === undefined ? [] : [d.args];
+  if (d.class === undefined) return { job, error: new InvalidPayloadError(`payload has no "class": ${payload.slice(0, 200)}`) };
   if (typeof d.class !== 'string' || d.class === '') {
-    return { job, error: new InvalidPayloadError(`payload has no "class": ${payload.slice(0, 200)}`) };
+    return { job, error: new InvalidPayloadError(`payload's "class" must be a non-empty string naming the job, got ${JSON.stringify(d.class).slice(0, 80)}`) };
+  }
+  // A missing args is no arguments. Anything else must be an array, as every
+  // resque client writes it: a lone object is refused rather than guessed at.
+  if (d.args !== undefined && !Array.isArray(d.args)) {
+    return { job, error: new InvalidPayloadError(`payload's "args" must be an array, got ${d.args === null ? 'null' : typeof d.args}: ${payload.slice(0, 200)}`) };
+  }
+  job.args = (d.args as unknown[] | undefined) ?? [];
+  if (job.args.length > defaults.maxArgs) {
+    return { job, error: new InvalidPayloadError(`payload has ${job.args.length} args, more than a job may take (${defaults.maxArgs}): ${payload.slice(0, 200)}`) };
   }
   job.class = d.class;
   return { job };

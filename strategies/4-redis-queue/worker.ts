@@ -14,7 +14,7 @@
 // Walkthrough: docs/walkthrough.md, "4. Redis queue".
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:4:worker   # as many as you like, on any host
-import { validateEmail, type Email } from '../../shared/email.ts';
+import { emailFromJobArgs } from '../../shared/email.ts';
 import { configOrExit, isMain, processLogger, resolveSmtp } from '../../shared/main.ts';
 import { createMailer, isPermanentFailure } from '../../shared/mailer.ts';
 import { backoffMs, defaults, Scheduler, Worker, type StopResult } from '../../shared/queue/index.ts';
@@ -52,11 +52,11 @@ export async function startWorker({ config, logger, redisUrl, smtpUrl }: { confi
     backoff: (attempt) => backoffMs(attempt, config.RETRY_BASE_MS, defaults.backoffMaxMs),
     isPermanent: isPermanentFailure,
     jobs: {
-      [JOB]: async (email: Email) => {
+      [JOB]: async (...args: unknown[]) => {
         // Anyone who can write to Redis can enqueue: check the email again before it goes out.
         const checked = (() => {
           try {
-            return validateEmail(email, email.id);
+            return emailFromJobArgs(args);
           } catch (err) {
             throw Object.assign(new Error(`invalid email in job: ${(err as Error).message}`), { responseCode: 550 });
           }

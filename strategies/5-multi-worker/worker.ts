@@ -19,7 +19,7 @@
 // Walkthrough: docs/walkthrough.md, "5. multiWorker".
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:5:worker
-import { validateEmail, type Email } from '../../shared/email.ts';
+import { emailFromJobArgs, type Email } from '../../shared/email.ts';
 import { configOrExit, isMain, processLogger, resolveSmtp } from '../../shared/main.ts';
 import { createMailer, isPermanentFailure } from '../../shared/mailer.ts';
 import { backoffMs, defaults, MultiWorker, Scheduler, type Jobs, type StopResult } from '../../shared/queue/index.ts';
@@ -83,10 +83,10 @@ export async function startMultiWorker({ config, logger, redisUrl, smtpUrl }: { 
     isPermanent: isPermanentFailure,
     jobs: {
       // As in strategy 4: anyone who can write to Redis can enqueue, so the email is checked again before it goes out.
-      [JOB]: async (email: Email) => {
+      [JOB]: async (...args: unknown[]) => {
         let checked: Email;
         try {
-          checked = validateEmail(email, email.id);
+          checked = emailFromJobArgs(args);
         } catch (err) {
           throw Object.assign(new Error(`invalid email in job: ${(err as Error).message}`), { responseCode: 550 });
         }
