@@ -62,7 +62,7 @@ export const knobs: Knob[] = [
   { key: 'out', flag: 'out', env: 'BENCH_QUEUE_OUT', kind: 'string', normal: 'bench/results', doc: 'Where queue-<date>.json and queue-<date>.md go.' },
   { key: 'write', flag: 'write', env: 'BENCH_QUEUE_WRITE', kind: 'boolean', normal: 'true', doc: 'Write the result files (--no-write: terminal only).' },
   { key: 'json', flag: 'json', env: 'BENCH_QUEUE_JSON', kind: 'boolean', normal: 'false', doc: 'Print the results as JSON on stdout instead of tables.' },
-  { key: 'cpuProf', flag: 'cpu-prof', env: 'BENCH_QUEUE_CPU_PROF', kind: 'boolean', normal: 'false', doc: 'Throughput children run under node --cpu-prof; profiles go to <out>/queue-<date>-profiles/ (slower figures).' },
+  { key: 'cpuProf', flag: 'cpu-prof', env: 'BENCH_QUEUE_CPU_PROF', kind: 'boolean', normal: 'false', doc: 'Profile each throughput worker from its start to the last job (CPU profiler, like node --cpu-prof); .cpuprofile files go to <out>/queue-<date>-profiles/, a summary to the report (slower figures).' },
 ];
 
 function convert(knob: Knob, raw: string, source: string): unknown {

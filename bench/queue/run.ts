@@ -58,9 +58,9 @@ function killAll(): void {
   for (const c of live) c.kill('SIGKILL');
 }
 
-function start(args: string[], nodeArgs: string[] = []): Child {
+function start(args: string[]): Child {
   // Its own process group: a kill reaches what it started, and Ctrl-C in the terminal reaches only us.
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   const output: string[] = [];
@@ -127,8 +127,8 @@ function start(args: string[], nodeArgs: string[] = []): Child {
 }
 
 /** Runs one measured child to its end and returns its result line. */
-async function measure<T>(library: Library, args: string[], nodeArgs: string[] = []): Promise<T> {
-  const child = start([path.join(HERE, `${library}.ts`), ...args], nodeArgs);
+async function measure<T>(library: Library, args: string[]): Promise<T> {
+  const child = start([path.join(HERE, `${library}.ts`), ...args]);
   const result = await child.next('result', 10 * 60_000);
   const { code, signal } = await child.exited;
   if (!result || code !== 0) throw new Error(`${library} ${args[0]} failed (exit ${code ?? signal}):\n${child.tail()}`);
@@ -210,14 +210,14 @@ export async function runQueueBench(o: QueueBenchOptions, observer: Observer = {
         for (const concurrency of o.concurrency) {
           for (const row of rotate(throughputRows(o, concurrency), round - 1)) {
             await flush();
-            let nodeArgs: string[] = [];
+            const profile: string[] = [];
             if (o.cpuProf) {
               const dir = path.resolve(ROOT, o.out, `queue-${stamp}-profiles`, `${row.key}-c${concurrency}-r${round}`);
               await mkdir(dir, { recursive: true });
               profileDirs.push({ target: `${row.label}, c=${concurrency}`, dir, roles: new Map() });
-              nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+              profile.push('--profile-dir', dir);
             }
-            const r = await measure<ThroughputResult>(row.library, ['throughput', '--redis', server.url, '--namespace', ns(row.key), '--jobs', String(o.jobs), ...row.args], nodeArgs);
+            const r = await measure<ThroughputResult>(row.library, ['throughput', '--redis', server.url, '--namespace', ns(row.key), '--jobs', String(o.jobs), ...row.args, ...profile]);
             runs.throughput.push({ round, row: row.key, library: row.library, label: row.label, ...r } satisfies ThroughputRun);
             observer.note(`throughput c=${concurrency} round ${round}/${o.rounds} ${row.label}: ${r.jobsPerSec.toLocaleString('en-US')} jobs/s`);
             if (r.completed !== r.jobs || r.leftover !== 0) {
@@ -264,7 +264,7 @@ export async function runQueueBench(o: QueueBenchOptions, observer: Observer = {
   }
   machine.loadAverage.end = endLoadAverage();
   const profiles = o.cpuProf ? await summarizeProfiles(profileDirs) : [];
-  if (o.cpuProf) notes.push('Throughput ran under --cpu-prof: its figures are slower than an unprofiled run. A profile covers its whole child (the bulk add included).');
+  if (o.cpuProf) notes.push('Throughput ran under a CPU profiler (from the worker start to the last job): its figures are slower than an unprofiled run.');
   return {
     schema: 1,
     kind: 'queue',

@@ -18,6 +18,9 @@
 //   recovery    a worker process whose job never finishes; run.ts SIGKILLs
 //               it and starts a fresh one; the job's second start is timed
 //               there (clocks of two processes: Date.now(), same machine).
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { percentile } from '../numbers.ts';
@@ -107,7 +110,25 @@ async function redisCpuUs(probe: Redis): Promise<number> {
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 }
 
-export async function throughput(lib: QueueLib, url: string, o: { jobs: number; concurrency: number; prefetch: number }): Promise<ThroughputResult> {
+/**
+ * A CPU profile of this process from now until the returned stop() (only the
+ * worker's run, not start-up or the bulk add), written where bench/profile.ts
+ * looks for `node --cpu-prof` files.
+ */
+async function profileFrom(dir: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '.').slice(0, 15);
+    await writeFile(path.join(dir, `CPU.${stamp}.${process.pid}.0.001.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+export async function throughput(lib: QueueLib, url: string, o: { jobs: number; concurrency: number; prefetch: number; profileDir?: string }): Promise<ThroughputResult> {
   const filled = performance.now();
   await lib.fill(o.jobs);
   const fillMs = performance.now() - filled;
@@ -116,6 +137,7 @@ export async function throughput(lib: QueueLib, url: string, o: { jobs: number; 
   let finished!: () => void;
   const allDone = new Promise<void>((resolve) => (finished = resolve));
   const redisBefore = await redisCpuUs(probe);
+  const stopProfile = o.profileDir ? await profileFrom(o.profileDir) : undefined;
   const cpuBefore = process.cpuUsage();
   const t0 = performance.now();
   let last = t0;
@@ -134,6 +156,7 @@ export async function throughput(lib: QueueLib, url: string, o: { jobs: number; 
   await allDone;
   const ms = last - t0;
   const cpu = process.cpuUsage(cpuBefore);
+  await stopProfile?.();
   const redisUs = (await redisCpuUs(probe)) - redisBefore;
   probe.disconnect();
   // Let a late duplicate show itself before the count is taken.
@@ -232,6 +255,7 @@ export async function runChild(open: (s: LibSettings) => Promise<QueueLib>, argv
       'interval-ms': { type: 'string', default: '100' },
       warmup: { type: 'string', default: '5' },
       role: { type: 'string', default: 'victim' },
+      'profile-dir': { type: 'string' },
     },
   });
   const scenario = positionals[0] as Scenario | undefined;
@@ -241,7 +265,7 @@ export async function runChild(open: (s: LibSettings) => Promise<QueueLib>, argv
   const lib = await open(settings);
   const print = (result: object) => process.stdout.write(`${JSON.stringify({ bench: 'result', ...result })}\n`);
   if (scenario === 'throughput') {
-    print(await throughput(lib, values.redis, { jobs: Number(values.jobs), concurrency: Number(values.concurrency), prefetch: Number(values.prefetch) }));
+    print(await throughput(lib, values.redis, { jobs: Number(values.jobs), concurrency: Number(values.concurrency), prefetch: Number(values.prefetch), profileDir: values['profile-dir'] }));
   } else if (scenario === 'pickup') {
     print(await pickup(lib, { jobs: Number(values.jobs), intervalMs: Number(values['interval-ms']), warmup: Number(values.warmup) }));
   } else if (scenario === 'recovery') {
