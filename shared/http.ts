@@ -60,7 +60,7 @@ export interface RunningHttp {
   server: http.Server;
   url: string;
   port: number;
-  /** Stops accepting, lets in-flight requests finish, closes idle keep-alive sockets. */
+  /** Stops accepting, lets in-flight requests finish (their answers close their connections), refuses new ones on kept-alive sockets (503), closes idle ones. */
   close(): Promise<void>;
 }
 
@@ -156,19 +156,29 @@ export function createEmailServer(api: EmailApi, options: Omit<HttpOptions, 'por
     // How often Node checks those timeouts (default 30 s: far too coarse for a 1 s limit).
     connectionsCheckingInterval: Math.max(50, Math.min(1_000, headersTimeoutMs / 4)),
   }, (req, res) => {
+    // Shutting down (close() was called, so it no longer listens): a kept-alive
+    // connection could go on sending requests for ever and hold the drain
+    // open. New requests are refused, and every answer still owed ends its
+    // connection.
+    const closing = () => !server.listening;
+    if (closing()) {
+      send(res, json(503, { error: 'shutting down: try again' }, { connection: 'close', 'retry-after': '1' }));
+      return;
+    }
     route(api, req).then(
       (reply) => {
         // An early refusal (413, 415) leaves a body on the wire: close instead of reading it.
-        if (!req.complete) reply.headers = { ...reply.headers, connection: 'close' };
+        if (!req.complete || closing()) reply.headers = { ...reply.headers, connection: 'close' };
         send(res, reply);
       },
       (err: unknown) => {
+        const close: Record<string, string> = !req.complete || closing() ? { connection: 'close' } : {};
         if (err instanceof InvalidRequest) {
-          send(res, json(err.status, { error: err.message }, req.complete ? {} : { connection: 'close' }));
+          send(res, json(err.status, { error: err.message }, close));
           return;
         }
         logger.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'request failed');
-        send(res, json(500, { error: 'internal error' }));
+        send(res, json(500, { error: 'internal error' }, close));
       },
     );
   });

@@ -1,14 +1,17 @@
 // The shared HTTP API over real HTTP, in front of a real strategy and sink:
 // every hostile request gets a 4xx with a clear message, and nothing is sent.
+import { Agent, request } from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.ts';
+import { startHttp } from '../../shared/http.ts';
 import { createLogger } from '../../shared/logger.ts';
 import type { Running } from '../../shared/main.ts';
 import { startSink, type Sink } from '../../shared/smtp-sink.ts';
 import { start as startForeground } from '../../strategies/1-foreground/server.ts';
 import { start as startFireAndForget } from '../../strategies/2-fire-and-forget/server.ts';
 import { email } from '../helpers/http.ts';
+import { until } from '../helpers/queue.ts';
 
 let sink: Sink;
 const servers: Record<string, Running> = {};
@@ -110,5 +113,56 @@ describe('after all that', () => {
   it('the sink received nothing, and both servers still answer', async () => {
     for (const s of Object.values(servers)) expect((await fetch(`${s.url}/health`)).status).toBe(200);
     expect(sink.stats()).toMatchObject({ accepted: 0, rejectedTemporary: 0, rejectedPermanent: 0, inProgress: 0 });
+  });
+});
+
+describe('graceful close with keep-alive clients', () => {
+  it('a client that keeps its connection busy does not hold close() open: the answer in flight says "connection: close", and then no more requests are taken', async () => {
+    const logger = createLogger({ strategy: 'test', role: 'web', level: 'silent' });
+    let accepted = 0;
+    const http = await startHttp(
+      { accept: async (e) => (await new Promise((r) => setTimeout(r, 20)), accepted++, { status: 202, body: { id: e.id } }), stats: () => ({}) },
+      { port: 0, host: '127.0.0.1', logger },
+    );
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    const post = () =>
+      new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const req = request(`${http.url}/emails`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(email(1)));
+      });
+    // Two clients that send again as soon as they have an answer, like a load generator.
+    let stop = false;
+    const answers: { status: number; connection: string | undefined; afterClose: boolean }[] = [];
+    let closeCalled = false;
+    const client = async () => {
+      while (!stop) {
+        try {
+          const r = await post();
+          answers.push({ ...r, afterClose: closeCalled });
+        } catch {
+          return; // refused: the server is gone
+        }
+      }
+    };
+    const clients = [client(), client()];
+    await until(() => answers.length >= 10, 5000, 'the clients to be busy');
+    const started = Date.now();
+    closeCalled = true;
+    await http.close();
+    const closedAfter = Date.now() - started;
+    const acceptedAtClose = accepted;
+    stop = true;
+    await Promise.all(clients);
+    agent.destroy();
+    // Before the fix, busy keep-alive connections kept being served until the clients stopped.
+    expect(closedAfter).toBeLessThan(1000);
+    expect(accepted).toBe(acceptedAtClose);
+    const late = answers.filter((a) => a.afterClose);
+    expect(late.length).toBeLessThanOrEqual(2); // at most the one in flight per connection
+    for (const a of late) expect(a.connection).toBe('close');
   });
 });
