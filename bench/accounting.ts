@@ -3,8 +3,12 @@
 // first. Everything else is arithmetic on those two lists:
 //
 //   delivered        accepted ids the sink got at least once
-//   lost             accepted ids the sink never got, and that the strategy no
-//                    longer reports as pending (so nobody will ever send them)
+//   failed           accepted ids the sink never got that the strategy itself
+//                    reported as failed (given as `failedIds`: resque's failed
+//                    list, a "giving up" log line) - known, not silent
+//   lost             accepted ids the sink never got, not reported failed, and
+//                    that the strategy no longer reports as pending (so nobody
+//                    will ever send them, and nobody knows)
 //   unfinished       accepted, not delivered, still pending when the drain
 //                    deadline passed: neither lost nor delivered yet
 //   duplicates       deliveries beyond the first, for any id of the run
@@ -19,6 +23,8 @@ import type { LedgerEntry } from './sink.ts';
 export interface Delivery {
   accepted: number;
   delivered: number;
+  /** Accepted, not delivered, and reported failed by the strategy (failedIds; absent in results written before it was counted). */
+  failed?: number;
   lost: number;
   unfinished: number;
   duplicates: number;
@@ -41,7 +47,14 @@ const SAMPLE = 10;
  *   drain ended (null when it could not be read); only counts when the drain
  *   ran out of time.
  */
-export function account(load: LoadRecord, ledger: LedgerEntry[], drained: boolean, pendingAtEnd: number | null, inFlightAtKill: number[] = []): Delivery {
+export function account(
+  load: LoadRecord,
+  ledger: LedgerEntry[],
+  drained: boolean,
+  pendingAtEnd: number | null,
+  inFlightAtKill: number[] = [],
+  failedIds: ReadonlySet<string> = new Set(),
+): Delivery {
   const atKill = new Set(inFlightAtKill);
   let cutByCrash = 0;
   const deliveredFirstAt = new Map<number, number>();
@@ -77,13 +90,15 @@ export function account(load: LoadRecord, ledger: LedgerEntry[], drained: boolea
       e2e.push(firstAt - acceptedAt);
     }
   }
-  const unfinished = drained ? 0 : Math.min(notDelivered.length, Math.max(0, pendingAtEnd ?? 0));
+  const failed = notDelivered.filter((n) => failedIds.has(`${load.prefix}-${n}`)).length;
+  const unfinished = drained ? 0 : Math.min(notDelivered.length - failed, Math.max(0, pendingAtEnd ?? 0));
   e2e.sort((a, b) => a - b);
   const windowS = (lastFirstAt - load.startedAt) / 1000;
   return {
     accepted: load.accepted,
     delivered,
-    lost: notDelivered.length - unfinished,
+    failed,
+    lost: notDelivered.length - failed - unfinished,
     unfinished,
     duplicates,
     deliveredWithout2xx,

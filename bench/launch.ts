@@ -27,6 +27,8 @@ const READY_TIMEOUT_MS = 60_000;
 export interface LaunchOptions {
   smtpUrl: string;
   nodeArgs?: string[];
+  /** Settings that override the ones above (the faults pass: its own REDIS_URL, a real SHUTDOWN_TIMEOUT_MS). */
+  env?: Record<string, string>;
 }
 
 export async function spawnReady(target: Target, env: Record<string, string>, nodeArgs: string[]): Promise<{ proc: Proc; url: string; startupMs: number }> {
@@ -41,7 +43,7 @@ export async function spawnReady(target: Target, env: Record<string, string>, no
   }
 }
 
-export async function startTarget(target: Target, { smtpUrl, nodeArgs = [] }: LaunchOptions): Promise<TargetRun> {
+export async function startTarget(target: Target, { smtpUrl, nodeArgs = [], env: extra = {} }: LaunchOptions): Promise<TargetRun> {
   const port = await freePort();
   const env: Record<string, string> = {
     PORT: String(port),
@@ -52,6 +54,7 @@ export async function startTarget(target: Target, { smtpUrl, nodeArgs = [] }: La
     SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     // Each run gets its own private Redis (strategies 4 and 5), never a shared one.
     REDIS_URL: '',
+    ...extra,
   };
   const { proc, url, startupMs } = await spawnReady(target, env, nodeArgs);
   return { target, url, port, proc, startupMs, env, nodeArgs };

@@ -6,8 +6,11 @@
 // so `--quick --duration 5` means "quick, but 5 s of load".
 import { parseArgs } from 'node:util';
 
-export type Pass = 'load' | 'sweep' | 'crash';
-export const PASSES: readonly Pass[] = ['load', 'sweep', 'crash'];
+export type Pass = 'load' | 'sweep' | 'crash' | 'faults';
+export const PASSES: readonly Pass[] = ['load', 'sweep', 'crash', 'faults'];
+/** The faults the faults pass can inject (bench/faults.ts says what each does). */
+export const FAULT_NAMES = ['kill-repeatedly', 'sink-down', 'sink-4xx-third', 'sink-5xx-some', 'redis-restart', 'sigterm'] as const;
+export type FaultName = (typeof FAULT_NAMES)[number];
 
 export interface BenchOptions {
   quick: boolean;
@@ -31,6 +34,15 @@ export interface BenchOptions {
   crashDuration: number;
   drainTimeout: number;
   crashDrainTimeout: number;
+  /** Faults to inject, one run per (strategy, fault); empty = no faults pass. */
+  faults: FaultName[];
+  faultRate: number;
+  faultDuration: number;
+  faultLatencyMs: number;
+  faultKills: number;
+  faultEvery: number;
+  faultOutage: number;
+  faultDrainTimeout: number;
   out: string;
   write: boolean;
   cpuProf: boolean;
@@ -65,7 +77,7 @@ interface Knob {
 export const knobs: Knob[] = [
   { key: 'quick', flag: 'quick', env: 'BENCH_QUICK', kind: 'boolean', normal: 'false', doc: 'Shorter everything (about 2 min on 2 cores with all six targets): the defaults in [brackets].' },
   { key: 'strategies', flag: 'strategies', env: 'BENCH_STRATEGIES', kind: 'list', normal: '', doc: 'Targets to run, e.g. baseline,1,2. Default: baseline and every strategy whose entry file exists.' },
-  { key: 'passes', flag: 'passes', env: 'BENCH_PASSES', kind: 'list', normal: 'load,sweep,crash', doc: 'Which passes: load (throughput, latency, delivery), sweep (latency vs sink latency), crash (SIGKILL halfway).' },
+  { key: 'passes', flag: 'passes', env: 'BENCH_PASSES', kind: 'list', normal: 'load,sweep,crash', doc: 'Which passes: load (throughput, latency, delivery), sweep (latency vs sink latency), crash (SIGKILL halfway), faults (see --faults).' },
   { key: 'connections', flag: 'connections', env: 'BENCH_CONNECTIONS', kind: 'integer', normal: '50', doc: 'Concurrent HTTP connections (autocannon -c), the same for every target.' },
   { key: 'duration', flag: 'duration', env: 'BENCH_DURATION', kind: 'seconds', normal: '10', quick: '2', doc: 'Seconds of load per run in the load pass, the same for every target.' },
   { key: 'rounds', flag: 'rounds', env: 'BENCH_ROUNDS', kind: 'integer', normal: '3', quick: '2', doc: 'Load-pass rounds; each runs every target once, interleaved, in alternating order.' },
@@ -79,6 +91,14 @@ export const knobs: Knob[] = [
   { key: 'crashRate', flag: 'crash-rate', env: 'BENCH_CRASH_RATE', kind: 'integer', normal: '50', quick: '30', doc: 'Requests/s during the crash pass, low enough that every strategy can finish its backlog; 0 = flat out.' },
   { key: 'drainTimeout', flag: 'drain-timeout', env: 'BENCH_DRAIN_TIMEOUT', kind: 'seconds', normal: '5', quick: '1', doc: 'Load pass: seconds to keep delivering after the load (a backlog left then is "unfinished").' },
   { key: 'crashDrainTimeout', flag: 'crash-drain-timeout', env: 'BENCH_CRASH_DRAIN_TIMEOUT', kind: 'seconds', normal: '60', quick: '30', doc: 'Crash pass: seconds to wait for the backlog after the load.' },
+  { key: 'faults', flag: 'faults', env: 'BENCH_FAULTS', kind: 'list', normal: '', doc: `Run the faults pass: every strategy under each fault (${FAULT_NAMES.join(', ')}); --faults alone = all of them, and only the faults pass unless --passes says otherwise.` },
+  { key: 'faultRate', flag: 'fault-rate', env: 'BENCH_FAULT_RATE', kind: 'integer', normal: '40', doc: 'Faults pass: requests/s, steady, low enough for every strategy to keep up, so "lost" is counted, not guessed.' },
+  { key: 'faultDuration', flag: 'fault-duration', env: 'BENCH_FAULT_DURATION', kind: 'seconds', normal: '10', doc: 'Faults pass: seconds of load per (strategy, fault); the fault is injected and healed within it.' },
+  { key: 'faultLatencyMs', flag: 'fault-latency', env: 'BENCH_FAULT_LATENCY_MS', kind: 'integer', normal: '10', doc: 'Faults pass: sink latency (ms per message).' },
+  { key: 'faultKills', flag: 'fault-kills', env: 'BENCH_FAULT_KILLS', kind: 'integer', normal: '3', doc: 'kill-repeatedly: how many SIGKILLs per run.' },
+  { key: 'faultEvery', flag: 'fault-every', env: 'BENCH_FAULT_EVERY', kind: 'seconds', normal: '3', doc: 'kill-repeatedly: seconds between two kills (the first comes 2 s into the load).' },
+  { key: 'faultOutage', flag: 'fault-outage', env: 'BENCH_FAULT_OUTAGE', kind: 'seconds', normal: '5', doc: 'sink-down: seconds the sink stays down.' },
+  { key: 'faultDrainTimeout', flag: 'fault-drain-timeout', env: 'BENCH_FAULT_DRAIN_TIMEOUT', kind: 'seconds', normal: '60', doc: 'Faults pass: seconds to wait for the backlog after the load (retries included).' },
   { key: 'out', flag: 'out', env: 'BENCH_OUT', kind: 'string', normal: 'bench/results', doc: 'Where <date>.json and the <date>/ report (Markdown + SVG) go.' },
   { key: 'write', flag: 'write', env: 'BENCH_WRITE', kind: 'boolean', normal: 'true', doc: 'Write result files (--no-write: terminal only).' },
   { key: 'cpuProf', flag: 'cpu-prof', env: 'BENCH_CPU_PROF', kind: 'boolean', normal: 'false', doc: 'Run the load pass under node --cpu-prof and report where each strategy spends its CPU.' },
@@ -126,9 +146,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     spec[k.flag] = { type: k.kind === 'boolean' ? 'boolean' : 'string' };
     if (k.kind === 'boolean') spec[`no-${k.flag}`] = { type: 'boolean' };
   }
+  // `--faults` on its own means every fault.
+  const args = argv.map((a, i) => (a === '--faults' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')) ? '--faults=all' : a));
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
   } catch (err) {
     throw new OptionsError(`${(err as Error).message} (see --help)`);
   }
@@ -144,16 +166,27 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     else if (env[k.env] !== undefined) options[k.key] = convert(k, env[k.env]!, k.env);
     else options[k.key] = convert(k, quick && k.quick !== undefined ? k.quick : k.normal, `default of --${k.flag}`);
   }
-  const passes = options.passes as string[];
+  let faults = options.faults as string[];
+  if (faults.includes('all')) faults = [...FAULT_NAMES];
+  for (const f of faults) {
+    if (!(FAULT_NAMES as readonly string[]).includes(f)) throw new OptionsError(`--faults: unknown fault "${f}"; choose from ${FAULT_NAMES.join(', ')} (or all)`);
+  }
+  options.faults = FAULT_NAMES.filter((f) => faults.includes(f));
+  let passes = options.passes as string[];
   for (const p of passes) {
     if (!(PASSES as string[]).includes(p)) throw new OptionsError(`--passes: unknown pass "${p}"; choose from ${PASSES.join(', ')}`);
   }
+  // Faults chosen: the faults pass runs, alone unless --passes (or BENCH_PASSES) named passes too.
+  const passesGiven = values.passes !== undefined || env.BENCH_PASSES !== undefined;
+  if (faults.length > 0) passes = passesGiven ? [...passes, 'faults'] : ['faults'];
+  else if (passes.includes('faults')) options.faults = [...FAULT_NAMES];
   // --no-crash: the issue's "crash on/off" switch, a shorthand for leaving crash out of --passes.
   options.passes = PASSES.filter((p) => passes.includes(p) && !(p === 'crash' && values['no-crash'] === true));
   if (!['auto', 'live', 'lines', 'off'].includes(options.progress as string)) throw new OptionsError('--progress must be auto, live, lines or off');
   if ((options.connections as number) < 1) throw new OptionsError('--connections must be at least 1');
   if ((options.sweepConnections as number) < 1) throw new OptionsError('--sweep-connections must be at least 1');
   if ((options.rounds as number) < 1) throw new OptionsError('--rounds must be at least 1');
+  if ((options.faultRate as number) < 1) throw new OptionsError('--fault-rate must be at least 1 (a steady load, not flat out)');
   options.quick = quick;
   return options as unknown as BenchOptions & { help: boolean };
 }
@@ -168,7 +201,8 @@ export function helpText(): string {
     'npm run bench -- [options]',
     '',
     'Runs every strategy plus a bare baseline server against one shared SMTP sink',
-    'and reports throughput, latency, deliveries, losses and duplicates.',
+    'and reports throughput, latency, deliveries, losses and duplicates; with',
+    '--faults, what each strategy accepts, delivers, loses and duplicates under faults.',
     '',
     `  ${'flag'.padEnd(30)} ${'environment variable'.padEnd(26)} meaning`,
     ...knobs.filter((k) => !k.selfTest).map(row),
@@ -183,6 +217,8 @@ export function helpText(): string {
     '  npm run bench -- --quick',
     '  npm run bench -- --strategies baseline,1,2 --passes load --duration 5',
     '  BENCH_SINK_LATENCY_MS=200 npm run bench -- --no-crash',
+    '  npm run bench -- --faults                      # every strategy under every fault (~10 min)',
+    '  npm run bench -- --faults kill-repeatedly,sink-down --strategies 4,5',
     '',
   ].join('\n');
 }

@@ -18,7 +18,8 @@ import { drain, type DrainResult } from './drain.ts';
 import { startTarget, stopTarget, type TargetRun } from './launch.ts';
 import { startLoad, type HttpFigures, type LoadRecord, type RunningLoad } from './load.ts';
 import { describeMachine, endLoadAverage, type Machine } from './machine.ts';
-import type { BenchOptions, Pass } from './options.ts';
+import { faultCell, faults as faultSpecs, type FaultRun } from './faults.ts';
+import type { BenchOptions, FaultName, Pass } from './options.ts';
 import { spawnEntry, stopAll } from './processes.ts';
 import { summarizeProfiles, type ProfileDir, type ProfileSummary } from './profile.ts';
 import { newestQueueSection } from './queue/report.ts';
@@ -67,7 +68,8 @@ export interface BenchResult {
   settings: Settings;
   targets: string[];
   skipped: Selection['skipped'];
-  runs: { load: LoadRun[]; sweep: SweepRun[]; crash: CrashRun[] };
+  /** `faults` is absent in results written before the faults pass existed. */
+  runs: { load: LoadRun[]; sweep: SweepRun[]; crash: CrashRun[]; faults?: FaultRun[] };
   /**
    * The queue micro-benchmarks (ours vs BullMQ vs node-resque, npm run
    * bench:queue); null until that runs. `{ markdown }` is put into the report
@@ -85,6 +87,7 @@ export interface ProgressEvent {
   target: string;
   round?: number;
   latencyMs?: number;
+  fault?: FaultName;
   phase: 'starting' | 'load' | 'crash' | 'drain' | 'stopping';
   /** Epoch ms when the current phase is expected to end (load: exact; drain: the deadline). */
   phaseEndsAt?: number;
@@ -103,6 +106,7 @@ interface Cell {
   pass: Pass;
   target: Target;
   round?: number;
+  fault?: FaultName;
   estimateMs: number;
 }
 
@@ -132,6 +136,15 @@ function plan(options: BenchOptions, chosen: Target[]): Cell[] {
   if (options.passes.includes('crash')) {
     for (const target of chosen.filter((t) => t.crash !== 'none')) {
       cells.push({ pass: 'crash', target, estimateMs: overheadMs(target) + sec(options.crashDuration) + (target.crash === 'worker' ? sec(options.crashDuration) : 500) });
+    }
+  }
+  if (options.passes.includes('faults')) {
+    for (const fault of options.faults) {
+      for (const target of chosen.filter((t) => t.sends && faultSpecs[fault].appliesTo(t))) {
+        // 4 and 5 wait out a dead worker's heartbeat (5 s) after a kill; retries after an outage take seconds too.
+        const drainMs = target.redis || target.crash === 'worker' ? 8000 : 2000;
+        cells.push({ pass: 'faults', target, fault, estimateMs: overheadMs(target) + sec(options.faultDuration) + drainMs });
+      }
     }
   }
   return cells;
@@ -166,7 +179,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
   if (options.cpuProf) notes.push('The load pass ran under --cpu-prof: its figures are slower than an unprofiled run.');
 
   const cells = plan(options, chosen);
-  const runs: BenchResult['runs'] = { load: [], sweep: [], crash: [] };
+  const runs: Required<BenchResult['runs']> = { load: [], sweep: [], crash: [], faults: [] };
   const profileDirs: ProfileDir[] = [];
   let sink: SinkClient | undefined;
   let currentLoad: RunningLoad | undefined;
@@ -201,15 +214,32 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
           pass: cell.pass,
           target: cell.target.name,
           ...(cell.round === undefined ? {} : { round: cell.round }),
+          ...(cell.fault === undefined ? {} : { fault: cell.fault }),
           phase,
           etaMs: eta(index, cellStarted),
           ...extra,
         });
 
       report('starting');
+      if (cell.pass === 'faults') {
+        // The fault runner starts its own processes (and Redis) and stops them.
+        try {
+          runs.faults.push(await faultCell({ target: cell.target, fault: cell.fault!, prefix, options, sink, report, track: (l) => (currentLoad = l), signal }));
+        } catch (err) {
+          signal?.throwIfAborted();
+          const note = `${cell.target.name} under ${cell.fault}: the run failed: ${(err as Error).message.split('\n')[0]}`;
+          notes.push(note);
+          observer.note?.(note);
+        } finally {
+          currentLoad = undefined;
+        }
+        doneEstimate += cell.estimateMs;
+        doneActual += Date.now() - cellStarted;
+        continue;
+      }
       await sink.reset();
       const latencyMs = cell.pass === 'sweep' ? options.sweepLatenciesMs[0]! : options.latencyMs;
-      await sink.configure({ latencyMs, ...faults });
+      await sink.configure({ latencyMs, tempFailRate: 0, permEvery: 0, ...faults });
       let nodeArgs: string[] = [];
       if (options.cpuProf && cell.pass === 'load') {
         const dir = path.resolve(ROOT, options.out, stamp, 'profiles', `${cell.target.name}-r${cell.round}`);

@@ -19,6 +19,7 @@ export function describe(e: ProgressEvent, now = Date.now()): string {
     e.pass + (e.round === undefined ? '' : ` round ${e.round}`),
     e.target,
     e.latencyMs === undefined ? '' : `sink ${e.latencyMs} ms`,
+    e.fault ?? '',
   ].filter(Boolean);
   const phase = e.phaseEndsAt === undefined ? e.phase : `${e.phase} (${clock(e.phaseEndsAt - now)}${e.phase === 'drain' ? ' at most' : ''})`;
   const rate = e.currentRate?.();

@@ -3,6 +3,8 @@
 // charts, and the short table the README quotes. Everything here is a pure
 // function of a results file, so `npm run bench:doc` can redraw an old run.
 import { crashChart, latencyChart, throughputChart } from './charts.ts';
+import { FAULT_CONNECTIONS } from './faults.ts';
+import { faultsTable, PROMISES } from './faults-report.ts';
 import { machineLine } from './machine.ts';
 import { spread, type Spread } from './numbers.ts';
 import type { BenchResult, LoadRun, Settings } from './orchestrator.ts';
@@ -304,6 +306,19 @@ export function commandLine(s: Settings): string {
     `--drain-timeout ${s.drainTimeout}`,
     `--crash-drain-timeout ${s.crashDrainTimeout}`,
   );
+  // Results written before the faults pass have no fault settings.
+  if (s.faults && s.faults.length > 0) {
+    parts.push(
+      `--faults ${s.faults.join(',')}`,
+      `--fault-rate ${s.faultRate}`,
+      `--fault-duration ${s.faultDuration}`,
+      `--fault-latency ${s.faultLatencyMs}`,
+      `--fault-kills ${s.faultKills}`,
+      `--fault-every ${s.faultEvery}`,
+      `--fault-outage ${s.faultOutage}`,
+      `--fault-drain-timeout ${s.faultDrainTimeout}`,
+    );
+  }
   if (s.cpuProf) parts.push('--cpu-prof');
   if (s.sinkDrop.length > 0) parts.push(`--sink-drop ${s.sinkDrop.join(',')}`);
   if (s.sinkDuplicate.length > 0) parts.push(`--sink-duplicate ${s.sinkDuplicate.join(',')}`);
@@ -401,10 +416,33 @@ export function markdownReport(result: BenchResult, chartFiles: string[]): strin
     );
   }
   for (const f of chartFiles) lines.push(`![${f.replace(/\.svg$/, '')}](${f})`, '');
-  lines.push('## The lessons, checked', '', markdownTable({ headers: ['claim', 'holds?', 'evidence'], rows: lessons(result).map((l) => [l.claim, l.verdict, l.evidence]) }), '');
+  lines.push(...faultsSection(result));
+  if (hasPerformanceRuns(result)) {
+    lines.push('## The lessons, checked', '', markdownTable({ headers: ['claim', 'holds?', 'evidence'], rows: lessons(result).map((l) => [l.claim, l.verdict, l.evidence]) }), '');
+  }
   lines.push(...profileSection(result));
   lines.push('## Queue micro-benchmarks', '', queueSection(result.queue), '');
   return lines.join('\n');
+}
+
+const hasPerformanceRuns = (r: BenchResult) => r.runs.load.length + r.runs.sweep.length + r.runs.crash.length > 0;
+
+function faultsSection(result: BenchResult): string[] {
+  const runs = result.runs.faults ?? [];
+  if (runs.length === 0) return [];
+  const s = result.settings;
+  return [
+    '## Faults',
+    '',
+    `${s.faultRate} req/s for ${s.faultDuration} s per (strategy, fault) over ${FAULT_CONNECTIONS} connections, sink latency ${s.faultLatencyMs} ms; kill-repeatedly: ${s.faultKills} SIGKILLs ${s.faultEvery} s apart from 2 s in; sink-down: ${s.faultOutage} s; up to ${s.faultDrainTimeout} s to drain. Strategies 4 and 5 run on a Redis the harness owns. "failed (reported)": accepted, not delivered, and reported failed by the strategy (resque's failed list, its "failed" log line); "lost": accepted, not delivered, not pending and not reported.`,
+    '',
+    markdownTable(faultsTable(runs)),
+    '',
+    'What each strategy promises:',
+    '',
+    ...Object.entries(PROMISES).filter(([t]) => runs.some((r) => r.target === t)).map(([t, p]) => `- ${t}: ${p}`),
+    '',
+  ];
 }
 
 export function terminalReport(result: BenchResult): string {
@@ -412,7 +450,8 @@ export function terminalReport(result: BenchResult): string {
   if (result.runs.load.length > 0) parts.push('', 'LOAD', textTable(loadTable(result)), '', 'DELIVERY (load pass)', textTable(deliveryTable(result)));
   if (result.runs.sweep.length > 0) parts.push('', 'RESPONSE TIME vs SINK LATENCY (ms)', textTable(sweepTable(result)));
   if (result.runs.crash.length > 0) parts.push('', 'CRASH', textTable(crashTable(result)));
-  parts.push('', 'LESSONS', textTable({ headers: ['claim', 'holds?', 'evidence'], rows: lessons(result).map((l) => [l.claim, l.verdict, l.evidence]) }));
+  if ((result.runs.faults ?? []).length > 0) parts.push('', 'FAULTS', textTable(faultsTable(result.runs.faults!)));
+  if (hasPerformanceRuns(result)) parts.push('', 'LESSONS', textTable({ headers: ['claim', 'holds?', 'evidence'], rows: lessons(result).map((l) => [l.claim, l.verdict, l.evidence]) }));
   return parts.join('\n') + '\n';
 }
 

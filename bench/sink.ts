@@ -25,11 +25,17 @@ export interface SinkSettings {
   drop?: number[];
   /** Request numbers to count twice. */
   duplicate?: number[];
+  /** Share of messages refused with 451 (try again later). */
+  tempFailRate?: number;
+  /** Refuse with 550, every time, mail to reader<n>@ where n is a multiple of this (0 = none): addresses that do not exist. */
+  permEvery?: number;
 }
 
 type Command =
   | { type: 'configure'; settings: SinkSettings }
   | { type: 'reset' }
+  | { type: 'pause' }
+  | { type: 'resume' }
   | { type: 'stats' }
   | { type: 'ledger'; prefix: string };
 
@@ -44,24 +50,38 @@ async function serve(): Promise<void> {
   const sink = await startSink({ latencyMs: 0 });
   let drop = new Set<number>();
   let duplicate = new Set<number>();
+  let permEvery = 0;
   sink.configure({
     copies: (id) => {
       const n = requestNumber(id);
       return drop.has(n) ? 0 : duplicate.has(n) ? 2 : 1;
     },
+    // By address, as a provider decides: the mailbox does not exist, whoever asks and however often.
+    decide: ({ to }) => {
+      const n = Number(/^reader(\d+)@/.exec(to[0] ?? '')?.[1]);
+      return permEvery > 0 && Number.isSafeInteger(n) && n % permEvery === 0 ? 'perm' : undefined;
+    },
   });
 
-  const handle = (command: Command): unknown => {
+  const handle = async (command: Command): Promise<unknown> => {
     switch (command.type) {
       case 'configure': {
         const s = command.settings;
         if (s.latencyMs !== undefined) sink.configure({ latencyMs: s.latencyMs });
+        if (s.tempFailRate !== undefined) sink.configure({ tempFailRate: s.tempFailRate });
+        if (s.permEvery !== undefined) permEvery = s.permEvery;
         if (s.drop) drop = new Set(s.drop);
         if (s.duplicate) duplicate = new Set(s.duplicate);
         return sink.stats();
       }
       case 'reset':
         sink.reset();
+        return sink.stats();
+      case 'pause':
+        await sink.pause();
+        return sink.stats();
+      case 'resume':
+        await sink.resume();
         return sink.stats();
       case 'stats':
         return sink.stats();
@@ -78,7 +98,10 @@ async function serve(): Promise<void> {
   };
 
   process.on('message', (message: Envelope) => {
-    process.send!({ seq: message.seq, reply: handle(message.command) });
+    void handle(message.command).then(
+      (reply) => process.send!({ seq: message.seq, reply }),
+      (err: Error) => process.send!({ seq: message.seq, error: err.message }),
+    );
   });
   const stop = () => void sink.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
@@ -93,6 +116,9 @@ export interface SinkClient {
   pid: number;
   configure(settings: SinkSettings): Promise<SinkStats>;
   reset(): Promise<SinkStats>;
+  /** An outage: the sink stops listening and cuts its connections (resume() ends it, same port). */
+  pause(): Promise<SinkStats>;
+  resume(): Promise<SinkStats>;
   stats(): Promise<SinkStats>;
   /** Every tracked id with this prefix the sink accepted. */
   ledger(prefix: string): Promise<LedgerEntry[]>;
@@ -110,9 +136,11 @@ export async function startSinkProcess(spawnTracked: (args: { entry: string; ipc
   ])) as [{ ready: string }];
   let seq = 0;
   const waiting = new Map<number, { resolve: (reply: unknown) => void; reject: (err: Error) => void }>();
-  child.on('message', (m: { seq: number; reply: unknown }) => {
-    waiting.get(m.seq)?.resolve(m.reply);
+  child.on('message', (m: { seq: number; reply?: unknown; error?: string }) => {
+    const w = waiting.get(m.seq);
     waiting.delete(m.seq);
+    if (m.error !== undefined) w?.reject(new Error(`sink: ${m.error}`));
+    else w?.resolve(m.reply);
   });
   // A question the sink will never answer must not hang the benchmark.
   child.once('exit', (code, signal) => {
@@ -131,6 +159,8 @@ export async function startSinkProcess(spawnTracked: (args: { entry: string; ipc
     pid,
     configure: (settings) => ask({ type: 'configure', settings }),
     reset: () => ask({ type: 'reset' }),
+    pause: () => ask({ type: 'pause' }),
+    resume: () => ask({ type: 'resume' }),
     stats: () => ask({ type: 'stats' }),
     ledger: (prefix) => ask({ type: 'ledger', prefix }),
     async close() {

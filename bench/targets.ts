@@ -22,6 +22,8 @@ export interface Target {
   crash: CrashTarget | 'none';
   /** Sends email at all (the baseline does not: it is the ceiling). */
   sends: boolean;
+  /** Keeps its jobs in Redis (REDIS_URL): the faults pass gives it a Redis of the harness's own. */
+  redis?: boolean;
 }
 
 export const targets: Target[] = [
@@ -29,8 +31,8 @@ export const targets: Target[] = [
   { key: '1', name: '1-foreground', entry: 'strategies/1-foreground/server.ts', crash: 'server', sends: true },
   { key: '2', name: '2-fire-and-forget', entry: 'strategies/2-fire-and-forget/server.ts', crash: 'server', sends: true },
   { key: '3', name: '3-cluster-ipc', entry: 'strategies/3-cluster-ipc/main.ts', crash: 'worker', sends: true },
-  { key: '4', name: '4-redis-queue', entry: 'strategies/4-redis-queue/main.ts', crash: 'worker', sends: true },
-  { key: '5', name: '5-multi-worker', entry: 'strategies/5-multi-worker/main.ts', crash: 'worker', sends: true },
+  { key: '4', name: '4-redis-queue', entry: 'strategies/4-redis-queue/main.ts', crash: 'worker', sends: true, redis: true },
+  { key: '5', name: '5-multi-worker', entry: 'strategies/5-multi-worker/main.ts', crash: 'worker', sends: true, redis: true },
 ];
 
 export const entryExists = (t: Target) => existsSync(path.join(ROOT, t.entry));

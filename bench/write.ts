@@ -33,12 +33,14 @@ export async function writeResults(result: BenchResult, out: string, stamp: stri
   return { json, ...(await writeReport(result, dir, stamp)) };
 }
 
-/** The newest results file in `out` (stamps sort by time), or undefined. */
-export async function newestResult(out: string): Promise<{ stamp: string; file: string; result: BenchResult } | undefined> {
+/** The newest results file in `out` (stamps sort by time) that `wanted` accepts, or undefined. */
+export async function newestResult(out: string, wanted: (result: BenchResult) => boolean = () => true): Promise<{ stamp: string; file: string; result: BenchResult } | undefined> {
   const dir = path.resolve(ROOT, out);
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^\d{4}-\d\d-\d\dT.*\.json$/.test(f)).sort();
-  const newest = files[files.length - 1];
-  if (!newest) return undefined;
-  const file = path.join(dir, newest);
-  return { stamp: newest.replace(/\.json$/, ''), file, result: JSON.parse(await readFile(file, 'utf8')) as BenchResult };
+  for (const name of files.reverse()) {
+    const file = path.join(dir, name);
+    const result = JSON.parse(await readFile(file, 'utf8')) as BenchResult;
+    if (wanted(result)) return { stamp: name.replace(/\.json$/, ''), file, result };
+  }
+  return undefined;
 }

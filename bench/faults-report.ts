@@ -1,0 +1,116 @@
+// The faults pass as people read it: each (strategy, fault) run held against
+// what the strategy promises (the README's table of strategies), and the
+// tables of the report and the README. Pure functions of a results file.
+//
+//   1      never answers 2xx for an email the sink did not accept
+//   2      loses what it holds in memory on a kill, and every send that fails
+//          (only its log knows); a SIGTERM waits for in-flight sends
+//   3      loses its worker's memory queue on a kill; retries 4xx and outages,
+//          reports 5xx as failed, drains on SIGTERM
+//   4, 5   lose nothing: whatever happens, an accepted email is delivered or
+//          reported failed
+import type { FaultName } from './options.ts';
+import type { FaultRun } from './faults.ts';
+
+export type Verdict = 'kept' | 'broken' | 'documented loss';
+
+/** The faults under which a strategy's documentation admits it loses mail. */
+const DOCUMENTED_LOSSES: Record<string, FaultName[]> = {
+  '2-fire-and-forget': ['kill-repeatedly', 'sink-down', 'sink-4xx-third', 'sink-5xx-some'],
+  '3-cluster-ipc': ['kill-repeatedly'],
+};
+
+/** What the strategy promises under any fault, in a few words. */
+export const PROMISES: Record<string, string> = {
+  '1-foreground': 'no 2xx for an email the sink did not accept',
+  '2-fire-and-forget': 'loses what it holds on a kill and every failed send (only logged); drains on SIGTERM',
+  '3-cluster-ipc': "loses its worker's memory queue on a kill; otherwise nothing (retries, reports 5xx, drains on SIGTERM)",
+  '4-redis-queue': 'loses nothing: every accepted email delivered or reported failed',
+  '5-multi-worker': 'loses nothing: every accepted email delivered or reported failed',
+};
+
+export interface Judged {
+  verdict: Verdict;
+  why: string;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+export function judge(r: FaultRun): Judged {
+  const d = r.delivery;
+  const failed = d.failed ?? 0;
+  const missing = d.lost + d.unfinished;
+  const refused = r.refused;
+  // 5xx addresses must end as reported failures (for 1: never a 2xx), never delivered, never silently lost.
+  const refusedWrong = refused ? refused.delivered + (r.target === '2-fire-and-forget' ? 0 : refused.lost) : 0;
+  if (r.target === '1-foreground') {
+    const unsent = d.accepted - d.delivered;
+    if (unsent > 0 || refusedWrong > 0) return { verdict: 'broken', why: `${n(unsent)} answered 2xx and not delivered${refused ? `; ${n(refused.accepted)} refused addresses got a 2xx` : ''}` };
+    return { verdict: 'kept', why: `every 2xx delivered; ${n(r.http.non2xx)} refused with an error the client saw` };
+  }
+  const documented = DOCUMENTED_LOSSES[r.target]?.includes(r.fault) ?? false;
+  if (refusedWrong > 0) return { verdict: 'broken', why: `${n(refused!.delivered)} refused addresses delivered, ${n(refused!.lost)} silently lost` };
+  if (missing === 0 && !(documented && failed > 0)) {
+    return { verdict: 'kept', why: `nothing lost${failed > 0 ? `; ${n(failed)} reported failed` : ''}${d.duplicates > 0 ? `; ${n(d.duplicates)} sent twice (at least once)` : ''}` };
+  }
+  if (documented) {
+    const parts = [`${n(d.lost)} lost`, ...(d.unfinished > 0 ? [`${n(d.unfinished)} unfinished`] : []), ...(failed > 0 ? [`${n(failed)} failed sends only logged (the client had its 202)`] : [])];
+    return { verdict: 'documented loss', why: parts.join(', ') };
+  }
+  return { verdict: 'broken', why: `${n(d.lost)} lost${d.unfinished > 0 ? `, ${n(d.unfinished)} still pending at the deadline` : ''} where it promises none` };
+}
+
+interface Table {
+  headers: string[];
+  rows: string[][];
+  right?: boolean[];
+}
+
+const mark: Record<Verdict, string> = { kept: 'kept', broken: 'BROKEN', 'documented loss': 'as documented' };
+
+/** One row per run: every figure, the verdict and what happened. */
+export function faultsTable(runs: FaultRun[]): Table {
+  return {
+    headers: ['strategy', 'fault', 'accepted', 'delivered', 'lost', 'duplicated', 'failed (reported)', 'unfinished', 'non-2xx', 'errors', 'drain', 'verdict', 'what happened'],
+    right: [false, false, true, true, true, true, true, true, true, true, true, false, false],
+    rows: runs.map((r) => {
+      const j = judge(r);
+      return [
+        r.target,
+        r.fault,
+        n(r.delivery.accepted),
+        n(r.delivery.delivered),
+        n(r.delivery.lost),
+        n(r.delivery.duplicates),
+        n(r.delivery.failed ?? 0),
+        n(r.delivery.unfinished),
+        n(r.http.non2xx),
+        n(r.http.errors),
+        `${(r.drain.ms / 1000).toFixed(1)} s${r.drain.drained ? '' : ' (deadline)'}`,
+        `${mark[j.verdict]}: ${j.why}`,
+        r.events.map((e) => `${(e.atMs / 1000).toFixed(1)} s ${e.what}${e.ms === undefined ? '' : ` ${(e.ms / 1000).toFixed(1)} s`}${e.error ? ` (${e.error.split('\n')[0]!.slice(0, 80)})` : ''}`).join('; '),
+      ];
+    }),
+  };
+}
+
+/** The README's matrix: strategy x fault -> accepted / delivered / lost / duplicated, failures reported, the verdict. */
+export function faultsMatrix(runs: FaultRun[]): Table {
+  const faultNames = [...new Set(runs.map((r) => r.fault))];
+  const targets = [...new Set(runs.map((r) => r.target))];
+  return {
+    headers: ['strategy', ...faultNames],
+    right: [false, ...faultNames.map(() => true)],
+    rows: targets.map((t) => [
+      t,
+      ...faultNames.map((f) => {
+        const r = runs.find((x) => x.target === t && x.fault === f);
+        if (!r) return '-';
+        const d = r.delivery;
+        const j = judge(r);
+        const extra = [(d.failed ?? 0) > 0 ? `${n(d.failed!)} failed` : '', d.unfinished > 0 ? `${n(d.unfinished)} unfinished` : ''].filter(Boolean).join(', ');
+        return `${n(d.accepted)} / ${n(d.delivered)} / ${n(d.lost)} / ${n(d.duplicates)}${extra ? ` (${extra})` : ''} ${j.verdict === 'kept' ? '✔' : j.verdict === 'broken' ? '✘ BROKEN' : '≈'}`;
+      }),
+    ]),
+  };
+}

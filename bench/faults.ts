@@ -1,0 +1,322 @@
+// The faults pass: each strategy under one fault at a time, during a steady
+// load whose every request carries a tracking id, then drained and counted at
+// the sink, id by id, like the crash pass. A fault is a small function that
+// injects and heals while the load runs:
+//
+//   kill-repeatedly  SIGKILL the process holding the pending work (the server of
+//                    1-2, which the harness starts again; the worker child of
+//                    3-5, which its supervisor re-forks), --fault-kills times,
+//                    --fault-every s apart, each at a moment with pending work
+//   sink-down        the sink stops listening and cuts its connections for
+//                    --fault-outage s, then listens again on the same port
+//   sink-4xx-third   the sink answers 451 (try later) to a third of messages
+//                    while the load runs
+//   sink-5xx-some    the sink answers 550 to every message for reader<n>@ with
+//                    n a multiple of 7: addresses that do not exist, for good
+//   redis-restart    (4 and 5) halfway, the Redis is stopped - SIGTERM, so it
+//                    writes its append-only file - and started on the same port
+//   sigterm          halfway, SIGTERM to the server or supervisor, as a deploy
+//                    does: it drains and exits; the harness starts it again
+//
+// Strategies 4 and 5 get a Redis the harness owns (REDIS_URL): it can restart
+// it, and the queue outlives a SIGTERM of the supervisor, as in production.
+// Failures a strategy reports - resque's failed list, a "giving up" log line -
+// are counted apart from silent losses (accounting.ts).
+import type { Redis } from 'ioredis';
+import { createRedis, startPrivateRedis, type PrivateRedis } from '../shared/redis.ts';
+import { account, type Delivery } from './accounting.ts';
+import { crash, waitForPending } from './crash.ts';
+import { drain, type DrainResult } from './drain.ts';
+import { spawnReady, startTarget, stopTarget, type TargetRun } from './launch.ts';
+import { startLoad, trackingId, type HttpFigures, type LoadRecord, type RunningLoad } from './load.ts';
+import type { BenchOptions, FaultName } from './options.ts';
+import { signalGroup, type Proc } from './processes.ts';
+import type { SinkClient } from './sink.ts';
+import type { Target } from './targets.ts';
+
+/** sink-5xx-some refuses mail to reader<n>@ when n is a multiple of this. */
+export const PERM_EVERY = 7;
+/** Few connections: autocannon sends each connection's share of a second at its start, so fewer connections, smaller bursts. */
+export const FAULT_CONNECTIONS = 10;
+/** The strategies' own default: a SIGTERM gets the time to drain that a deploy gives it. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+export interface FaultEvent {
+  /** ms after the start of the load. */
+  atMs: number;
+  what: string;
+  /** How long it took: back after a kill, down for, restart time. */
+  ms?: number;
+  error?: string;
+}
+
+export interface FaultRun {
+  target: string;
+  fault: FaultName;
+  prefix: string;
+  http: HttpFigures;
+  delivery: Delivery;
+  drain: DrainResult;
+  events: FaultEvent[];
+  /** sink-5xx-some: what became of the emails to the addresses the sink refuses. */
+  refused?: { sent: number; accepted: number; delivered: number; failed: number; lost: number };
+  /** The strategy's GET /stats at the end (sent, failed, pending and its own extras), null if unreadable. */
+  stats: Record<string, unknown> | null;
+}
+
+interface FaultContext {
+  run: TargetRun;
+  sink: SinkClient;
+  redis: PrivateRedis | undefined;
+  options: BenchOptions;
+  load: RunningLoad;
+  loadStartedAt: number;
+  loadEndsAt: number;
+  /** Every process that served the run, replaced ones included: their log lines name the failures they reported. */
+  procs: Proc[];
+  /** Request numbers in flight at each kill (delivered without a 2xx: "cut by the kill"). */
+  inFlightAtKills: number[];
+  /** Notes what happened; `at` (epoch ms) when it happened earlier than now. */
+  event(what: string, extra?: { ms?: number | null; error?: string; at?: number }): void;
+  signal: AbortSignal | undefined;
+}
+
+interface Fault {
+  doc: string;
+  appliesTo(target: Target): boolean;
+  /** Injects and heals; runs beside the load, and may outlast it (a restart). */
+  during(ctx: FaultContext): Promise<void>;
+}
+
+function sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(done, Math.max(0, at - Date.now()));
+    function done() {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }
+    function onAbort() {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const halfway = (ctx: FaultContext) => sleepUntil((ctx.loadStartedAt + ctx.loadEndsAt) / 2, ctx.signal);
+
+export const faults: Record<FaultName, Fault> = {
+  'kill-repeatedly': {
+    doc: 'SIGKILL the process holding the pending work, again and again; it comes back each time',
+    appliesTo: (t) => t.crash !== 'none',
+    async during(ctx) {
+      const { faultKills, faultEvery } = ctx.options;
+      for (let i = 0; i < faultKills; i++) {
+        await sleepUntil(ctx.loadStartedAt + (2 + i * faultEvery) * 1000, ctx.signal);
+        if (Date.now() >= ctx.loadEndsAt) {
+          ctx.event(`kill ${i + 1} of ${faultKills} skipped: the load was over (raise --fault-duration)`);
+          break;
+        }
+        const pending = await waitForPending(ctx.run.url);
+        ctx.inFlightAtKills.push(...ctx.load.inFlight());
+        const out = await crash(ctx.run, ctx.loadStartedAt);
+        if (ctx.run.target.crash === 'server') ctx.procs.push(ctx.run.proc);
+        ctx.event(`SIGKILL ${out.kind} pid ${out.killedPid} (${pending ?? '?'} pending); back`, { ms: out.restartMs, error: out.error, at: ctx.loadStartedAt + out.atMs });
+      }
+    },
+  },
+  'sink-down': {
+    doc: 'the SMTP sink stops listening and drops its connections, then comes back on the same port',
+    appliesTo: (t) => t.sends,
+    async during(ctx) {
+      await sleepUntil(ctx.loadStartedAt + 2000, ctx.signal);
+      const down = Date.now();
+      await ctx.sink.pause();
+      try {
+        ctx.event('sink down');
+        await sleepUntil(down + ctx.options.faultOutage * 1000, ctx.signal);
+      } finally {
+        await ctx.sink.resume();
+      }
+      ctx.event('sink up again after', { ms: Date.now() - down });
+    },
+  },
+  'sink-4xx-third': {
+    doc: 'the sink answers 451 (try again later) to a third of messages while the load runs',
+    appliesTo: (t) => t.sends,
+    async during(ctx) {
+      await ctx.sink.configure({ tempFailRate: 1 / 3 });
+      ctx.event('sink: 451 for a third of messages');
+      try {
+        await sleepUntil(ctx.loadEndsAt, ctx.signal);
+      } finally {
+        await ctx.sink.configure({ tempFailRate: 0 });
+      }
+      ctx.event('sink: 451s stop');
+    },
+  },
+  'sink-5xx-some': {
+    doc: `the sink answers 550 to every message for reader<n>@ with n a multiple of ${PERM_EVERY} (for the whole run)`,
+    appliesTo: (t) => t.sends,
+    async during(ctx) {
+      await ctx.sink.configure({ permEvery: PERM_EVERY });
+      ctx.event(`sink: 550 for every ${PERM_EVERY}th address`);
+    },
+  },
+  'redis-restart': {
+    doc: "halfway, Redis is stopped (SIGTERM: it writes its append-only file) and started again on the same port",
+    appliesTo: (t) => t.redis === true,
+    async during(ctx) {
+      await halfway(ctx);
+      const started = Date.now();
+      await ctx.redis!.restart();
+      ctx.event('Redis stopped and started again in', { ms: Date.now() - started, at: started });
+    },
+  },
+  sigterm: {
+    doc: 'halfway, SIGTERM to the server or supervisor (a deploy): it drains and exits, and is started again',
+    appliesTo: (t) => t.sends,
+    async during(ctx) {
+      await halfway(ctx);
+      const pending = await waitForPending(ctx.run.url);
+      const old = ctx.run.proc;
+      const role = ctx.run.target.crash === 'worker' ? 'supervisor' : 'server';
+      const started = Date.now();
+      old.child.kill('SIGTERM');
+      const hardStop = setTimeout(() => signalGroup(old.pid, 'SIGKILL'), SHUTDOWN_TIMEOUT_MS * 2 + 5_000);
+      const { code, signal } = await old.exited;
+      clearTimeout(hardStop);
+      // Anything of its group still alive would hold the port: a graceful stop leaves nothing.
+      const leftOver = signalGroup(old.pid, 'SIGKILL');
+      ctx.event(`SIGTERM ${role} pid ${old.pid} (${pending ?? '?'} pending): exit ${code ?? signal}${leftOver ? ', left processes behind (killed)' : ''}, after`, {
+        ms: Date.now() - started,
+        at: started,
+      });
+      const next = await spawnReady(ctx.run.target, ctx.run.env, ctx.run.nodeArgs);
+      ctx.run.proc = next.proc;
+      ctx.procs.push(next.proc);
+      ctx.event('started again, after', { ms: Date.now() - started, at: started });
+    },
+  },
+};
+
+/** Where a fault's run stands, for the progress line. */
+export type FaultPhase = 'starting' | 'load' | 'drain' | 'stopping';
+
+export interface FaultCellOptions {
+  target: Target;
+  fault: FaultName;
+  prefix: string;
+  options: BenchOptions;
+  sink: SinkClient;
+  report(phase: FaultPhase, extra?: { phaseEndsAt?: number; currentRate?: () => number }): void;
+  track(load: RunningLoad): void;
+  signal?: AbortSignal;
+}
+
+/** Starts the target (and its Redis), loads it while the fault runs, drains, counts, stops everything. */
+export async function faultCell({ target, fault, prefix, options, sink, report, track, signal }: FaultCellOptions): Promise<FaultRun> {
+  const spec = faults[fault];
+  await sink.reset();
+  await sink.configure({ latencyMs: options.faultLatencyMs, tempFailRate: 0, permEvery: 0, drop: [], duplicate: [] });
+  const redis = target.redis ? await startPrivateRedis() : undefined;
+  try {
+    const env: Record<string, string> = { SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), ...(redis ? { REDIS_URL: redis.url } : {}) };
+    const run = await startTarget(target, { smtpUrl: sink.url, env });
+    try {
+      const durationMs = options.faultDuration * 1000;
+      const load = startLoad({ url: run.url, connections: FAULT_CONNECTIONS, durationS: options.faultDuration, rate: options.faultRate, prefix });
+      track(load);
+      const loadStartedAt = Date.now();
+      report('load', { phaseEndsAt: loadStartedAt + durationMs, currentRate: load.lastSecond });
+      const events: FaultEvent[] = [];
+      const ctx: FaultContext = {
+        run,
+        sink,
+        redis,
+        options,
+        load,
+        loadStartedAt,
+        loadEndsAt: loadStartedAt + durationMs,
+        procs: [run.proc],
+        inFlightAtKills: [],
+        signal,
+        event: (what, extra = {}) =>
+          events.push({ atMs: (extra.at ?? Date.now()) - loadStartedAt, what, ...(extra.ms == null ? {} : { ms: extra.ms }), ...(extra.error ? { error: extra.error } : {}) }),
+      };
+      const injected = spec.during(ctx).catch((err: Error) => {
+        if (signal?.aborted) throw err;
+        ctx.event('the fault could not be injected', { error: err.message });
+      });
+      const [record] = await Promise.all([load.done, injected]);
+      signal?.throwIfAborted();
+      report('drain', { phaseEndsAt: record.endedAt + options.faultDrainTimeout * 1000 });
+      const drained = await drain(run.url, sink, options.faultDrainTimeout * 1000, record.endedAt, signal);
+      const ledger = await sink.ledger(`${prefix}-`);
+      const failedIds = await reportedFailures(ctx.procs, redis);
+      const delivery = account(record, ledger, drained.drained, drained.pendingAtEnd, ctx.inFlightAtKills, failedIds);
+      const out: FaultRun = { target: target.name, fault, prefix, http: record.http, delivery, drain: drained, events, stats: await readStats(run.url) };
+      if (fault === 'sink-5xx-some') out.refused = refusedAddresses(record, new Set(ledger.map(([id]) => id)), failedIds);
+      return out;
+    } finally {
+      report('stopping');
+      await stopTarget(run);
+    }
+  } finally {
+    await redis?.stop();
+  }
+}
+
+/**
+ * Tracking ids the strategy itself reported as failed: the `id` of its
+ * error-level "failed: giving up ..." / "send failed ..." log lines (2, 3 and
+ * the workers of 4-5), and for 4 and 5 every id in resque's failed list.
+ */
+async function reportedFailures(procs: Proc[], redis: PrivateRedis | undefined): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const p of procs) {
+    for (const l of p.lines) {
+      if (l.level === 50 && typeof l.id === 'string' && /^(failed|send failed)/.test(l.msg ?? '')) ids.add(l.id);
+    }
+  }
+  if (redis) {
+    const client: Redis = createRedis(redis.url, { maxRetriesPerRequest: 3 });
+    client.on('error', () => {});
+    try {
+      for (const raw of await client.lrange('resque:failed', 0, -1)) {
+        const payload = (JSON.parse(raw) as { payload?: { id?: unknown } }).payload;
+        if (typeof payload?.id === 'string') ids.add(payload.id);
+      }
+    } finally {
+      client.disconnect();
+    }
+  }
+  return ids;
+}
+
+function refusedAddresses(record: LoadRecord, delivered: Set<string>, failedIds: Set<string>): NonNullable<FaultRun['refused']> {
+  const out = { sent: 0, accepted: 0, delivered: 0, failed: 0, lost: 0 };
+  for (let n = PERM_EVERY; n <= record.sent; n += PERM_EVERY) {
+    const id = trackingId(record.prefix, n);
+    out.sent++;
+    if (delivered.has(id)) out.delivered++;
+    if (record.acceptedAt[n] === undefined) continue;
+    out.accepted++;
+    if (failedIds.has(id)) out.failed++;
+    else if (!delivered.has(id)) out.lost++;
+  }
+  return out;
+}
+
+async function readStats(url: string): Promise<Record<string, unknown> | null> {
+  try {
+    const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as Record<string, unknown>;
+    // The numbers that matter here; the rest (queues, workers...) stays out of the results file.
+    const pick = ['strategy', 'sent', 'failed', 'pending', 'lost', 'retries', 'refused', 'restarts'];
+    return Object.fromEntries(Object.entries(body).filter(([k]) => pick.includes(k)));
+  } catch {
+    return null;
+  }
+}
