@@ -22,11 +22,12 @@ import { configOrExit, curlExample, isMain, processLogger, resolveSmtp } from '.
 import { Queue } from '../../shared/queue/index.ts';
 import { createRedis, resolveRedis, type RedisTarget } from '../../shared/redis.ts';
 import { onShutdown } from '../../shared/shutdown.ts';
+import { SEND_EMAIL } from '../../shared/worker-process.ts';
 
 export const STRATEGY = '4-redis-queue';
 /** The talk's names: queue `emailQueue`, job `sendEmail`. */
 export const QUEUE = 'emailQueue';
-export const JOB = 'sendEmail';
+export const JOB = SEND_EMAIL;
 const HEALTHY_AFTER_MS = 10_000;
 type Role = 'web' | 'worker';
 const entries: Record<Role, string> = { web: path.join(import.meta.dirname, 'web.ts'), worker: path.join(import.meta.dirname, 'worker.ts') };

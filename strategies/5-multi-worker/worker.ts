@@ -19,14 +19,10 @@
 // Walkthrough: docs/walkthrough.md, "5. multiWorker".
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:5:worker
-import { emailFromJobArgs, type Email } from '../../shared/email.ts';
-import { configOrExit, isMain, processLogger, resolveSmtp } from '../../shared/main.ts';
-import { createMailer, isPermanentFailure } from '../../shared/mailer.ts';
-import { backoffMs, defaults, MultiWorker, Scheduler, type Jobs, type StopResult } from '../../shared/queue/index.ts';
-import { createRedis, resolveRedis } from '../../shared/redis.ts';
-import { onShutdown } from '../../shared/shutdown.ts';
-import type { Config } from '../../shared/config.ts';
-import type { Logger } from '../../shared/logger.ts';
+import { isPermanentFailure } from '../../shared/mailer.ts';
+import { backoffMs, defaults, MultiWorker, Scheduler, type Jobs } from '../../shared/queue/index.ts';
+import { createRedis } from '../../shared/redis.ts';
+import { logQueueEvents, runWorkerProcess, sendEmailJob, workerMailer, type RunningWorkerProcess, type WorkerProcessContext } from '../../shared/worker-process.ts';
 import { JOB, QUEUE, superviseMe } from '../4-redis-queue/main.ts';
 
 export const STRATEGY = '5-multi-worker';
@@ -51,25 +47,16 @@ export const demoJobs = {
   },
 } satisfies Jobs;
 
-export interface RunningMultiWorker {
+export interface RunningMultiWorker extends RunningWorkerProcess {
   multiWorker: MultiWorker;
-  /** Graceful: stop taking jobs, finish running ones (until timeoutMs), deregister. */
-  close(timeoutMs: number): Promise<StopResult>;
 }
 
-export async function startMultiWorker({ config, logger, redisUrl, smtpUrl }: { config: Config; logger: Logger; redisUrl: string; smtpUrl: URL }): Promise<RunningMultiWorker> {
+export async function startMultiWorker({ config, logger, redisUrl, smtpUrl }: WorkerProcessContext): Promise<RunningMultiWorker> {
   // One connection for commands (worker, scheduler, status), one for blocking waits: for 1 processor or 1,000.
   const redis = createRedis(redisUrl);
-  redis.on('error', () => {}); // reported once per outage by the 'error' events below
+  redis.on('error', () => {}); // reported once per outage by logQueueEvents
   // As many SMTP connections as processors: an email waiting for a connection is a processor doing nothing.
-  const mailer = createMailer({
-    smtpUrl,
-    from: config.MAIL_FROM,
-    timeoutMs: config.SMTP_TIMEOUT_MS,
-    allowRemote: config.SMTP_ALLOW_REMOTE,
-    pool: true,
-    maxConnections: config.MAX_TASK_PROCESSORS,
-  });
+  const mailer = workerMailer(config, smtpUrl, config.MAX_TASK_PROCESSORS);
   const multiWorker = new MultiWorker({
     redis,
     namespace: config.QUEUE_NAMESPACE,
@@ -81,33 +68,10 @@ export async function startMultiWorker({ config, logger, redisUrl, smtpUrl }: { 
     maxAttempts: config.MAX_ATTEMPTS,
     backoff: (attempt) => backoffMs(attempt, config.RETRY_BASE_MS, defaults.backoffMaxMs),
     isPermanent: isPermanentFailure,
-    jobs: {
-      // As in strategy 4: anyone who can write to Redis can enqueue, so the email is checked again before it goes out.
-      [JOB]: async (...args: unknown[]) => {
-        let checked: Email;
-        try {
-          checked = emailFromJobArgs(args);
-        } catch (err) {
-          throw Object.assign(new Error(`invalid email in job: ${(err as Error).message}`), { responseCode: 550 });
-        }
-        return mailer.send(checked);
-      },
-      ...demoJobs,
-    },
+    jobs: { [JOB]: sendEmailJob(mailer), ...demoJobs },
   });
   const scheduler = new Scheduler({ redis, namespace: config.QUEUE_NAMESPACE, name: multiWorker.name });
-
-  let lastError = '';
-  const onError = (err: Error) => err.message !== lastError && ((lastError = err.message), logger.warn({ err: err.message }, 'queue error'));
-  multiWorker.on('error', onError);
-  scheduler.on('error', onError);
-  multiWorker.on('success', (job, _result, ms) => {
-    lastError = '';
-    if (job.class === JOB) logger.info({ id: job.id, attempt: job.attempt, sendMs: Math.round(ms) }, 'sent');
-    else logger.debug({ class: job.class, ms: Math.round(ms) }, 'demo job done');
-  });
-  multiWorker.on('retry', (job, err, delayMs) => logger.warn({ id: job.id, attempt: job.attempt, delayMs, error: err.message }, `send failed, retry in ${delayMs} ms`));
-  multiWorker.on('failure', (job, err) => logger.error({ id: job.id, class: job.class, attempts: job.attempt, error: err.message }, 'failed: giving up'));
+  logQueueEvents(logger, multiWorker, scheduler);
   // Every change is logged with the measurements behind it, as in the talk; a steady check only at debug level.
   multiWorker.on('multiWorkerAction', ({ verb, processors, previous, delayMs, ownDelayMs, utilization, busy, reason }) =>
     logger[verb === 'steady' ? 'debug' : 'info'](
@@ -115,8 +79,6 @@ export async function startMultiWorker({ config, logger, redisUrl, smtpUrl }: { 
       `${verb === 'added' ? '+' : verb === 'removed' ? '-' : '='} processors ${previous} -> ${processors}, event-loop delay ${round(delayMs)} ms: ${reason}`,
     ),
   );
-  scheduler.on('leader', (leading) => logger.info({ leading }, leading ? 'scheduler: leading' : 'scheduler: no longer leading'));
-  scheduler.on('recovered', (r) => logger.warn(r, `recovered ${r.jobs} job${r.jobs === 1 ? "" : "s"} of dead worker ${r.worker}: back at the head of the queue`));
 
   await multiWorker.start();
   await scheduler.start();
@@ -138,22 +100,4 @@ export async function startMultiWorker({ config, logger, redisUrl, smtpUrl }: { 
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-if (isMain(import.meta.url)) {
-  const config = configOrExit();
-  const logger = processLogger(config, STRATEGY, 'worker');
-  const redis = await resolveRedis(config, logger);
-  const smtp = await resolveSmtp(config, logger);
-  const running = await startMultiWorker({ config, logger, redisUrl: redis.url, smtpUrl: smtp.url });
-  onShutdown(
-    logger,
-    async () => {
-      // Leave a second of the hard-stop timer for deregistering and closing.
-      const { unfinished, handedBack } = await running.close(Math.max(0, config.SHUTDOWN_TIMEOUT_MS - 1_000));
-      await smtp.close();
-      await redis.close();
-      if (unfinished > 0) throw new Error(`${unfinished} jobs did not finish in time; handed back to the queue (${handedBack} in all)`);
-    },
-    config.SHUTDOWN_TIMEOUT_MS,
-  );
-  superviseMe().ready();
-}
+await runWorkerProcess(import.meta.url, STRATEGY, startMultiWorker, () => superviseMe().ready());
