@@ -14,7 +14,6 @@
 //   npm run walkthrough              # pause before each strategy
 //   npm run walkthrough -- --no-pause
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import path from 'node:path';
 import readline from 'node:readline';
 import { settings } from '../shared/config.ts';

@@ -171,12 +171,31 @@ export async function closeRedis(redis: RedisTarget, config: Config, logger: Log
   await redis.close();
 }
 
-if (isMain(import.meta.url)) {
+/** What runSupervisor needs of a supervisor: strategy 4's, or strategy 5's (web + multiWorker). */
+interface Supervised<P> {
+  url: Promise<string>;
+  allOnline: Promise<void>;
+  pids(): P;
+  /** True when every child exited 0. */
+  close(): Promise<boolean>;
+}
+
+/**
+ * The supervisor process of strategies 4 and 5, from the command line: Redis
+ * and the sink (embedded unless REDIS_URL / SMTP_URL), the children, the ready
+ * line with its curl, what to kill, and a graceful stop - the web first, then
+ * the workers, then what it started itself.
+ */
+export async function runSupervisor<P>(
+  strategy: string,
+  superviseChildren: (config: Config, logger: Logger, env: { REDIS_URL: string; SMTP_URL: string }) => Supervised<P>,
+  whatToTry: (url: string, pids: P) => string,
+): Promise<void> {
   const config = configOrExit();
-  const logger = processLogger(config, STRATEGY, 'supervisor');
+  const logger = processLogger(config, strategy, 'supervisor');
   const redis = await resolveRedis(config, logger);
   const smtp = await resolveSmtp(config, logger);
-  const supervisor = supervise(config, logger, { REDIS_URL: redis.url, SMTP_URL: smtp.url.href });
+  const supervisor = superviseChildren(config, logger, { REDIS_URL: redis.url, SMTP_URL: smtp.url.href });
   onShutdown(
     logger,
     async () => {
@@ -185,14 +204,18 @@ if (isMain(import.meta.url)) {
       await closeRedis(redis, config, logger);
       if (!clean) throw new Error('a child did not exit cleanly');
     },
-    // The children have their own SHUTDOWN_TIMEOUT_MS each; the web, then the workers.
+    // The children have their own SHUTDOWN_TIMEOUT_MS each: the web, then the workers.
     config.SHUTDOWN_TIMEOUT_MS * 2 + 2_000,
   );
   await supervisor.allOnline;
   const url = await supervisor.url;
   const pids = supervisor.pids();
   logger.info({ url, redis: redis.url, pids }, `listening on ${url}  try: ${curlExample(url)}`);
-  logger.info(
-    `watch a crash: kill -9 ${pids.workers.join(' or ')} (a worker: its jobs come back within seconds) - status of an email: curl ${url}/emails/<id>`,
+  logger.info(whatToTry(url, pids));
+}
+
+if (isMain(import.meta.url)) {
+  await runSupervisor(STRATEGY, supervise, (url, pids) =>
+    `watch a crash: kill -9 ${pids.workers.join(' or ')} (a worker: its jobs come back within seconds) - status of an email: curl ${url}/emails/<id> - the queue: ${url}/dashboard`,
   );
 }

@@ -17,10 +17,8 @@ import { once } from 'node:events';
 import path from 'node:path';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { configOrExit, curlExample, isMain, processLogger, resolveSmtp } from '../../shared/main.ts';
-import { resolveRedis } from '../../shared/redis.ts';
-import { onShutdown } from '../../shared/shutdown.ts';
-import { closeRedis, supervise, type ChildMessage, type SupervisorMessage } from '../4-redis-queue/main.ts';
+import { isMain } from '../../shared/main.ts';
+import { runSupervisor, supervise, type ChildMessage, type SupervisorMessage } from '../4-redis-queue/main.ts';
 import { STRATEGY } from './worker.ts';
 
 const HEALTHY_AFTER_MS = 10_000;
@@ -88,28 +86,8 @@ export function superviseMultiWorker(config: Config, logger: Logger, env: { REDI
 }
 
 if (isMain(import.meta.url)) {
-  const config = configOrExit();
-  const logger = processLogger(config, STRATEGY, 'supervisor');
-  const redis = await resolveRedis(config, logger);
-  const smtp = await resolveSmtp(config, logger);
-  const supervisor = superviseMultiWorker(config, logger, { REDIS_URL: redis.url, SMTP_URL: smtp.url.href });
-  onShutdown(
-    logger,
-    async () => {
-      const clean = await supervisor.close();
-      await smtp.close();
-      await closeRedis(redis, config, logger);
-      if (!clean) throw new Error('a child did not exit cleanly');
-    },
-    // The children have their own SHUTDOWN_TIMEOUT_MS each: the web, then the multiWorker.
-    config.SHUTDOWN_TIMEOUT_MS * 2 + 2_000,
-  );
-  await supervisor.allOnline;
-  const url = await supervisor.url;
-  const pids = supervisor.pids();
-  logger.info({ url, redis: redis.url, pids }, `listening on ${url}  try: ${curlExample(url)}`);
-  logger.info(
-    `watch it scale: curl ${url}/stats (workers[0].multiWorker: processors, event-loop delay) - ` +
+  await runSupervisor(STRATEGY, superviseMultiWorker, (url, pids) =>
+    `watch it scale: curl ${url}/stats (workers[0].multiWorker: processors, event-loop delay) or open ${url}/dashboard - ` +
       `kill -9 ${pids.worker} (its jobs come back within seconds) - the talk's demo: npm run strategy:5:demo`,
   );
 }
