@@ -49,7 +49,7 @@ export function faultsBlock(result: BenchResult, folder: string): string {
     `Newest faults run, ${result.startedAt.slice(0, 10)}: \`${commandLine(result.settings)}\` (${result.durationS} s)  `,
     `Machine: ${machineLine(result.machine)}`,
     '',
-    'Each cell: accepted / delivered / lost / duplicated, then how many the strategy reported failed. ✔ the strategy kept its promise, ≈ it lost what its documentation says it loses, ✘ it broke its promise.',
+    'Each cell: accepted / delivered / lost / duplicated, then the failures the strategy reported (1 reports them to the client, as an error instead of a 2xx; 2 only to its log). ✔ the strategy kept its promise, ≈ it lost what its documentation says it loses, ✘ it broke its promise.',
     '',
     markdownTable(faultsMatrix(result.runs.faults ?? [])),
     '',

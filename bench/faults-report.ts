@@ -108,7 +108,11 @@ export function faultsMatrix(runs: FaultRun[]): Table {
         if (!r) return '-';
         const d = r.delivery;
         const j = judge(r);
-        const extra = [(d.failed ?? 0) > 0 ? `${n(d.failed!)} failed` : '', d.unfinished > 0 ? `${n(d.unfinished)} unfinished` : ''].filter(Boolean).join(', ');
+        // 2's "failed" is a log line; the client had its 202 and never hears of it.
+        const failedWord = t === '2-fire-and-forget' ? 'failed, only logged' : 'failed';
+        // 1 reports a failure to the client, as an error instead of a 2xx.
+        const refusedToClient = t === '1-foreground' && r.http.non2xx > 0 ? `${n(r.http.non2xx)} answered with an error` : '';
+        const extra = [refusedToClient, (d.failed ?? 0) > 0 ? `${n(d.failed!)} ${failedWord}` : '', d.unfinished > 0 ? `${n(d.unfinished)} unfinished` : ''].filter(Boolean).join(', ');
         return `${n(d.accepted)} / ${n(d.delivered)} / ${n(d.lost)} / ${n(d.duplicates)}${extra ? ` (${extra})` : ''} ${j.verdict === 'kept' ? '✔' : j.verdict === 'broken' ? '✘ BROKEN' : '≈'}`;
       }),
     ]),

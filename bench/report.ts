@@ -290,7 +290,9 @@ export function lessons(result: BenchResult): Lesson[] {
 export function commandLine(s: Settings): string {
   const parts = ['npm run bench --'];
   if (s.strategies.length > 0) parts.push(`--strategies ${s.strategies.join(',')}`);
-  parts.push(
+  // A faults-only run: the other passes' knobs would only be noise.
+  const faultsOnly = s.passes.length === 1 && s.passes[0] === 'faults';
+  if (!faultsOnly) parts.push(
     `--passes ${s.passes.join(',')}`,
     `--connections ${s.connections}`,
     `--duration ${s.duration}`,
