@@ -56,13 +56,11 @@ export async function readStats(redis: Redis, k: Keys): Promise<QueueStats> {
     .zrange(k.schedule, '0', '-1')
     .smembers(k.workers)
     .zrange(k.heartbeats, '0', '-1')
-    .mget(k.processed, k.failedCount)
-    .llen(k.failed)
     .exec();
-  const [queueNames, seconds, registrations, beating, counters, failedListed] = (first ?? []).map(([err, v]) => {
+  const [queueNames, seconds, registrations, beating] = (first ?? []).map(([err, v]) => {
     if (err) throw err;
     return v;
-  }) as [string[], string[], string[], string[], (string | null)[], number];
+  }) as [string[], string[], string[], string[]];
   const ours = new Set(beating);
   const workers = registrations.map((r) => ({ registration: r, ...splitRegistration(r, ours) }));
   queueNames.sort();
@@ -71,6 +69,11 @@ export async function readStats(redis: Redis, k: Keys): Promise<QueueStats> {
   for (const q of queueNames) second.llen(k.queue(q)).lindex(k.queue(q), 0);
   for (const s of seconds) second.llen(k.delayed(Number(s)));
   for (const w of workers) second.get(`${k.prefix}worker:${w.registration}`).llen(k.processing(w.name)).get(k.multiWorker(w.name));
+  // The counters last: an ack removes a job from its processing list and counts
+  // it in one step, so read after the lists they are never behind them - "nothing
+  // pending" then means "every job counted" (read first, a job acked in between
+  // was in neither).
+  second.mget(k.processed, k.failedCount).llen(k.failed);
   const values = ((await second.exec()) ?? []).map(([err, v]) => {
     if (err) throw err;
     return v;
@@ -112,6 +115,8 @@ export async function readStats(redis: Redis, k: Keys): Promise<QueueStats> {
     }
     return { name: w.name, queues: w.queues.split(','), reserved, job, heartbeat: ours.has(w.name), multiWorker };
   });
+  const counters = values[i++] as (string | null)[];
+  const failedListed = values[i++] as number;
   return {
     queues,
     queued: queues.reduce((n, q) => n + q.length, 0),
