@@ -4,7 +4,9 @@
 //
 // A flag beats its environment variable; --quick changes only the defaults,
 // so `--quick --duration 5` means "quick, but 5 s of load".
-import { parseArgs } from 'node:util';
+import { knobHelpRow, OptionsError, readKnobs, type Knob } from './knobs.ts';
+
+export { OptionsError };
 
 export type Pass = 'load' | 'sweep' | 'crash' | 'faults';
 export const PASSES: readonly Pass[] = ['load', 'sweep', 'crash', 'faults'];
@@ -54,27 +56,9 @@ export interface BenchOptions {
   sinkDuplicate: number[];
 }
 
-export class OptionsError extends Error {
-  override name = 'OptionsError';
-}
-
-type Kind = 'boolean' | 'integer' | 'seconds' | 'list' | 'numbers' | 'string';
-
-interface Knob {
-  key: keyof BenchOptions;
-  flag: string;
-  env: string;
-  kind: Kind;
-  normal: string;
-  quick?: string;
-  doc: string;
-  /** Grouped at the end of --help: knobs for testing the harness, not for measuring. */
-  selfTest?: boolean;
-}
-
 // Defaults are sized for a 2-core machine: --quick ~2 minutes, the default ~10
 // with all six targets (fewer targets, less time).
-export const knobs: Knob[] = [
+export const knobs: Knob<keyof BenchOptions>[] = [
   { key: 'quick', flag: 'quick', env: 'BENCH_QUICK', kind: 'boolean', normal: 'false', doc: 'Shorter everything (about 2 min on 2 cores with all six targets): the defaults in [brackets].' },
   { key: 'strategies', flag: 'strategies', env: 'BENCH_STRATEGIES', kind: 'list', normal: '', doc: 'Targets to run, e.g. baseline,1,2. Default: baseline and every strategy whose entry file exists.' },
   { key: 'passes', flag: 'passes', env: 'BENCH_PASSES', kind: 'list', normal: 'load,sweep,crash', doc: 'Which passes: load (throughput, latency, delivery), sweep (latency vs sink latency), crash (SIGKILL halfway), faults (see --faults).' },
@@ -108,64 +92,11 @@ export const knobs: Knob[] = [
   { key: 'sinkDuplicate', flag: 'sink-duplicate', env: 'BENCH_SINK_DUPLICATE', kind: 'numbers', normal: '', doc: 'Request numbers of each run the sink counts twice.', selfTest: true },
 ];
 
-function convert(knob: Knob, raw: string, source: string): unknown {
-  const fail = (want: string) => new OptionsError(`${source} must be ${want}, got "${raw}"`);
-  switch (knob.kind) {
-    case 'boolean': {
-      const v = raw.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-      if (['0', 'false', 'no', 'off'].includes(v)) return false;
-      throw fail('true or false');
-    }
-    case 'integer': {
-      if (!/^\d+$/.test(raw.trim())) throw fail('a whole number >= 0');
-      return Number(raw);
-    }
-    case 'seconds': {
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw fail('a number of seconds > 0');
-      return n;
-    }
-    case 'list':
-      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-    case 'numbers': {
-      if (['', 'off', 'none'].includes(raw.trim())) return [];
-      const parts = raw.split(',').map((s) => s.trim());
-      if (!parts.every((p) => /^\d+$/.test(p))) throw fail('a comma-separated list of whole numbers (or "off")');
-      return parts.map(Number);
-    }
-    case 'string':
-      return raw;
-  }
-}
-
 /** Parses argv (without node and the script) and env into options; throws OptionsError. */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions & { help: boolean } {
-  const spec: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, 'no-crash': { type: 'boolean' } };
-  for (const k of knobs) {
-    spec[k.flag] = { type: k.kind === 'boolean' ? 'boolean' : 'string' };
-    if (k.kind === 'boolean') spec[`no-${k.flag}`] = { type: 'boolean' };
-  }
   // `--faults` on its own means every fault.
   const args = argv.map((a, i) => (a === '--faults' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--')) ? '--faults=all' : a));
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new OptionsError(`${(err as Error).message} (see --help)`);
-  }
-  const quickRaw = values.quick ?? (env.BENCH_QUICK !== undefined ? convert(knobs[0]!, env.BENCH_QUICK, 'BENCH_QUICK') : false);
-  const quick = quickRaw === true;
-  const options: Record<string, unknown> = { help: values.help === true };
-  for (const k of knobs) {
-    const flagValue = values[k.flag];
-    const negated = values[`no-${k.flag}`];
-    if (negated === true) options[k.key] = false;
-    else if (typeof flagValue === 'boolean') options[k.key] = flagValue;
-    else if (typeof flagValue === 'string') options[k.key] = convert(k, flagValue, `--${k.flag}`);
-    else if (env[k.env] !== undefined) options[k.key] = convert(k, env[k.env]!, k.env);
-    else options[k.key] = convert(k, quick && k.quick !== undefined ? k.quick : k.normal, `default of --${k.flag}`);
-  }
+  const { values: options, given: values } = readKnobs(knobs, args, env, { 'no-crash': { type: 'boolean' } });
   let faults = options.faults as string[];
   if (faults.includes('all')) faults = [...FAULT_NAMES];
   for (const f of faults) {
@@ -187,16 +118,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   if ((options.sweepConnections as number) < 1) throw new OptionsError('--sweep-connections must be at least 1');
   if ((options.rounds as number) < 1) throw new OptionsError('--rounds must be at least 1');
   if ((options.faultRate as number) < 1) throw new OptionsError('--fault-rate must be at least 1 (a steady load, not flat out)');
-  options.quick = quick;
   return options as unknown as BenchOptions & { help: boolean };
 }
 
 export function helpText(): string {
-  const row = (k: Knob) => {
-    const dflt = k.normal === '' ? '' : ` (default ${k.normal}${k.quick ? ` [${k.quick}]` : ''})`;
-    const flag = k.kind === 'boolean' ? `--${k.flag}` : `--${k.flag} <${k.kind === 'list' || k.kind === 'numbers' ? 'a,b' : k.kind === 'string' ? 'value' : 'n'}>`;
-    return `  ${flag.padEnd(30)} ${k.env.padEnd(26)} ${k.doc}${dflt}`;
-  };
+  const row = (k: Knob<string>) => knobHelpRow(k, 30, 26);
   return [
     'npm run bench -- [options]',
     '',
@@ -217,7 +143,7 @@ export function helpText(): string {
     '  npm run bench -- --quick',
     '  npm run bench -- --strategies baseline,1,2 --passes load --duration 5',
     '  BENCH_SINK_LATENCY_MS=200 npm run bench -- --no-crash',
-    '  npm run bench -- --faults                      # every strategy under every fault (~10 min)',
+    '  npm run bench -- --faults                      # every strategy under every fault (~6 min)',
     '  npm run bench -- --faults kill-repeatedly,sink-down --strategies 4,5',
     '',
   ].join('\n');
