@@ -1,8 +1,10 @@
 // Every knob of `npm run bench:queue`, in one table: flag, environment
 // variable, default, --quick default, one line of documentation. --help is
 // printed from it. A flag beats its variable; --quick changes only defaults.
-import { parseArgs } from 'node:util';
+import { knobHelpRow, OptionsError, readKnobs, type Knob } from '../knobs.ts';
 import { LIBRARIES, type Library } from './scenarios.ts';
+
+export { OptionsError };
 
 export const SCENARIOS = ['throughput', 'pickup', 'recovery', 'multi-worker'] as const;
 export type QueueScenario = (typeof SCENARIOS)[number];
@@ -29,23 +31,8 @@ export interface QueueBenchOptions {
   cpuProf: boolean;
 }
 
-export class OptionsError extends Error {
-  override name = 'OptionsError';
-}
-
-type Kind = 'boolean' | 'integer' | 'list' | 'numbers' | 'string';
-interface Knob {
-  key: keyof QueueBenchOptions;
-  flag: string;
-  env: string;
-  kind: Kind;
-  normal: string;
-  quick?: string;
-  doc: string;
-}
-
 // Sized for 2 cores: the default run ~7 minutes, --quick ~2 (recovery alone waits ~95 s a round: BullMQ needs ~61 s, node-resque's default never comes).
-export const knobs: Knob[] = [
+export const knobs: Knob<keyof QueueBenchOptions>[] = [
   { key: 'quick', flag: 'quick', env: 'BENCH_QUEUE_QUICK', kind: 'boolean', normal: 'false', doc: 'Fewer jobs and rounds (about 2 min on 2 cores): the defaults in [brackets].' },
   { key: 'scenarios', flag: 'scenarios', env: 'BENCH_QUEUE_SCENARIOS', kind: 'list', normal: SCENARIOS.join(','), doc: 'Which scenarios: throughput, pickup, recovery, multi-worker (bench/queue/multi-worker.ts, when it exists).' },
   { key: 'libraries', flag: 'libraries', env: 'BENCH_QUEUE_LIBRARIES', kind: 'list', normal: LIBRARIES.join(','), doc: 'Which libraries: ours, bullmq, node-resque.' },
@@ -65,53 +52,11 @@ export const knobs: Knob[] = [
   { key: 'cpuProf', flag: 'cpu-prof', env: 'BENCH_QUEUE_CPU_PROF', kind: 'boolean', normal: 'false', doc: 'Profile each throughput worker from its start to the last job (CPU profiler, like node --cpu-prof); .cpuprofile files go to <out>/queue-<date>-profiles/, a summary to the report (slower figures).' },
 ];
 
-function convert(knob: Knob, raw: string, source: string): unknown {
-  const fail = (want: string) => new OptionsError(`${source} must be ${want}, got "${raw}"`);
-  switch (knob.kind) {
-    case 'boolean': {
-      const v = raw.trim().toLowerCase();
-      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-      if (['0', 'false', 'no', 'off'].includes(v)) return false;
-      throw fail('true or false');
-    }
-    case 'integer':
-      if (!/^\d+$/.test(raw.trim())) throw fail('a whole number >= 0');
-      return Number(raw);
-    case 'numbers': {
-      const parts = raw.split(',').map((s) => s.trim());
-      if (!parts.every((p) => /^\d+$/.test(p) && Number(p) > 0)) throw fail('a comma-separated list of whole numbers > 0');
-      return parts.map(Number);
-    }
-    case 'list':
-      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-    case 'string':
-      return raw;
-  }
-}
-
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): QueueBenchOptions & { help: boolean } {
-  const spec: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const k of knobs) {
-    spec[k.flag] = { type: k.kind === 'boolean' ? 'boolean' : 'string' };
-    if (k.kind === 'boolean') spec[`no-${k.flag}`] = { type: 'boolean' };
+  const o = readKnobs(knobs, argv, env).values;
+  if ((o.concurrency as number[]).length === 0 || (o.concurrency as number[]).some((c) => c < 1)) {
+    throw new OptionsError('--concurrency must be a comma-separated list of whole numbers > 0');
   }
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new OptionsError(`${(err as Error).message} (see --help)`);
-  }
-  const quick = (values.quick ?? (env.BENCH_QUEUE_QUICK !== undefined ? convert(knobs[0]!, env.BENCH_QUEUE_QUICK, 'BENCH_QUEUE_QUICK') : false)) === true;
-  const o: Record<string, unknown> = { help: values.help === true };
-  for (const k of knobs) {
-    const flag = values[k.flag];
-    if (values[`no-${k.flag}`] === true) o[k.key] = false;
-    else if (typeof flag === 'boolean') o[k.key] = flag;
-    else if (typeof flag === 'string') o[k.key] = convert(k, flag, `--${k.flag}`);
-    else if (env[k.env] !== undefined) o[k.key] = convert(k, env[k.env]!, k.env);
-    else o[k.key] = convert(k, quick && k.quick !== undefined ? k.quick : k.normal, `default of --${k.flag}`);
-  }
-  o.quick = quick;
   for (const s of o.scenarios as string[]) {
     if (!(SCENARIOS as readonly string[]).includes(s)) throw new OptionsError(`--scenarios: unknown scenario "${s}"; choose from ${SCENARIOS.join(', ')}`);
   }
@@ -128,11 +73,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
 }
 
 export function helpText(): string {
-  const row = (k: Knob) => {
-    const dflt = k.normal === '' ? '' : ` (default ${k.normal}${k.quick ? ` [${k.quick}]` : ''})`;
-    const flag = k.kind === 'boolean' ? `--${k.flag}` : `--${k.flag} <${k.kind === 'list' || k.kind === 'numbers' ? 'a,b' : k.kind === 'string' ? 'value' : 'n'}>`;
-    return `  ${flag.padEnd(28)} ${k.env.padEnd(31)} ${k.doc}${dflt}`;
-  };
+  const row = (k: Knob<string>) => knobHelpRow(k, 28, 31);
   return [
     'npm run bench:queue -- [options]',
     '',

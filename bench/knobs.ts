@@ -1,0 +1,108 @@
+// The machinery behind both benchmarks' options tables (bench/options.ts,
+// bench/queue/options.ts): each knob is a flag, an environment variable, a
+// default, a --quick default and one line of documentation, and --help is
+// printed from the same table, so it cannot forget a knob. A flag beats its
+// variable; --quick changes only the defaults ("--quick --duration 5" means
+// quick, but 5 s of load).
+import { parseArgs } from 'node:util';
+
+export class OptionsError extends Error {
+  override name = 'OptionsError';
+}
+
+export type Kind = 'boolean' | 'integer' | 'seconds' | 'list' | 'numbers' | 'string';
+
+export interface Knob<K extends string> {
+  key: K;
+  flag: string;
+  env: string;
+  kind: Kind;
+  normal: string;
+  quick?: string;
+  doc: string;
+  /** Grouped apart in --help: knobs for testing the harness, not for measuring. */
+  selfTest?: boolean;
+}
+
+function convert(knob: Knob<string>, raw: string, source: string): unknown {
+  const fail = (want: string) => new OptionsError(`${source} must be ${want}, got "${raw}"`);
+  switch (knob.kind) {
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      throw fail('true or false');
+    }
+    case 'integer':
+      if (!/^\d+$/.test(raw.trim())) throw fail('a whole number >= 0');
+      return Number(raw);
+    case 'seconds': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n) || n <= 0) throw fail('a number of seconds > 0');
+      return n;
+    }
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    case 'numbers': {
+      if (['', 'off', 'none'].includes(raw.trim())) return [];
+      const parts = raw.split(',').map((s) => s.trim());
+      if (!parts.every((p) => /^\d+$/.test(p))) throw fail('a comma-separated list of whole numbers (or "off")');
+      return parts.map(Number);
+    }
+    case 'string':
+      return raw;
+  }
+}
+
+export interface ReadKnobs {
+  /** Every knob's value by key, plus `quick` and `help`. */
+  values: Record<string, unknown>;
+  /** What parseArgs saw, for options outside the table (e.g. --no-crash) and "was it given?" checks. */
+  given: Record<string, string | boolean | undefined>;
+}
+
+/**
+ * Reads every knob from argv (flags), then env, then the (quick) default.
+ * `knobs` must start with the `quick` knob. `extra` declares flags that are
+ * not knobs (they come back in `given`).
+ */
+export function readKnobs(
+  knobs: readonly Knob<string>[],
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  extra: Record<string, { type: 'string' | 'boolean' }> = {},
+): ReadKnobs {
+  const spec: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, ...extra };
+  for (const k of knobs) {
+    spec[k.flag] = { type: k.kind === 'boolean' ? 'boolean' : 'string' };
+    if (k.kind === 'boolean') spec[`no-${k.flag}`] = { type: 'boolean' };
+  }
+  let given: Record<string, string | boolean | undefined>;
+  try {
+    given = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new OptionsError(`${(err as Error).message} (see --help)`);
+  }
+  const quickKnob = knobs[0]!;
+  const quickEnv = env[quickKnob.env];
+  const quick = (given[quickKnob.flag] ?? (quickEnv !== undefined ? convert(quickKnob, quickEnv, quickKnob.env) : false)) === true;
+  const values: Record<string, unknown> = { help: given.help === true };
+  for (const k of knobs) {
+    const flag = given[k.flag];
+    if (given[`no-${k.flag}`] === true) values[k.key] = false;
+    else if (typeof flag === 'boolean') values[k.key] = flag;
+    else if (typeof flag === 'string') values[k.key] = convert(k, flag, `--${k.flag}`);
+    else if (env[k.env] !== undefined) values[k.key] = convert(k, env[k.env]!, k.env);
+    else values[k.key] = convert(k, quick && k.quick !== undefined ? k.quick : k.normal, `default of --${k.flag}`);
+  }
+  values.quick = quick;
+  return { values, given };
+}
+
+/** One --help line: flag, variable, meaning, (default [quick default]). */
+export function knobHelpRow(k: Knob<string>, flagWidth: number, envWidth: number): string {
+  const dflt = k.normal === '' ? '' : ` (default ${k.normal}${k.quick ? ` [${k.quick}]` : ''})`;
+  const placeholder = k.kind === 'list' || k.kind === 'numbers' ? 'a,b' : k.kind === 'string' ? 'value' : 'n';
+  const flag = k.kind === 'boolean' ? `--${k.flag}` : `--${k.flag} <${placeholder}>`;
+  return `  ${flag.padEnd(flagWidth)} ${k.env.padEnd(envWidth)} ${k.doc}${dflt}`;
+}
