@@ -10,7 +10,6 @@
 //   cleanup      every process the harness started, and every process those
 //                started, is gone afterwards - also after Ctrl-C to the CLI
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,7 +23,6 @@ import { replaceBlock, resultsBlock, START, END } from '../../bench/doc.ts';
 import { writeResults } from '../../bench/write.ts';
 import { ROOT } from '../helpers/spawn.ts';
 
-const hasStrategy3 = existsSync(path.join(ROOT, 'strategies/3-cluster-ipc/main.ts'));
 
 /** pid, parent and process group of every process on the machine (Linux /proc). */
 async function processTable(): Promise<{ pid: number; ppid: number; pgid: number }[]> {
@@ -157,7 +155,7 @@ describe('crash pass', () => {
     expect(await survivorsIn(groups)).toEqual([]);
   }, 90_000);
 
-  it.skipIf(!hasStrategy3)("kills 3's worker child, which its supervisor re-forks", async () => {
+  it("kills 3's worker child, which its supervisor re-forks", async () => {
     const { result, groups } = await tinyRun([
       '--strategies', '3', '--passes', 'crash', '--crash-duration', '3', '--crash-rate', '50', '--connections', '10',
       '--latency', '20', '--crash-drain-timeout', '30',
@@ -201,7 +199,7 @@ describe('the command line', () => {
   });
 
   it('on Ctrl-C stops the load and every process it started, then exits 130', async () => {
-    const strategy = hasStrategy3 ? '3' : '2'; // 3 is a supervisor with children of its own
+    const strategy = '3'; // a supervisor with children of its own
     const child = bench(['--strategies', strategy, '--passes', 'load', '--duration', '30', '--no-write', '--progress', 'lines']);
     const lines: string[] = [];
     const loading = new Promise<void>((resolve, reject) => {
@@ -225,7 +223,7 @@ describe('the command line', () => {
       for (const p of table) if (mine.has(p.pid) && p.pid !== child.pid) seen.set(p.pid, p.pgid);
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(seen.size).toBeGreaterThanOrEqual(hasStrategy3 ? 4 : 2); // sink + server (+ primary's children)
+    expect(seen.size).toBeGreaterThanOrEqual(4); // sink + primary + its server and worker children
     child.kill('SIGINT');
     expect(await exitOf(child)).toBe(130);
     expect(lines.join('\n')).toMatch(/interrupted by SIGINT/);
