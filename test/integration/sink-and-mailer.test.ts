@@ -23,7 +23,7 @@ async function setUp(options: Parameters<typeof startSink>[0] = {}, pool = false
 }
 
 describe('the SMTP sink', () => {
-  it('counts deliveries per tracking id, parsed from the MIME message', async () => {
+  it('counts deliveries per tracking id, read from the message header', async () => {
     const { sink, mailer } = await setUp();
     await mailer.send(email('a'));
     await mailer.send(email('b'));
@@ -31,6 +31,22 @@ describe('the SMTP sink', () => {
     expect(sink.stats()).toMatchObject({ accepted: 3, unique: 2, duplicates: 1, untracked: 0 });
     expect(Object.fromEntries(sink.deliveries())).toEqual({ a: 2, b: 1 });
     expect(sink.history('b')[0]).toMatchObject({ id: 'b', to: ['someone@example.com'], subject: 'subject b', outcome: 'accept', attempt: 1 });
+  });
+
+  it('reads the subject as sent: non-ASCII and folded across lines', async () => {
+    const { sink, mailer } = await setUp();
+    const subject = `Grüße 😀 ${'a long subject '.repeat(12)}`.trim();
+    await mailer.send({ ...email('unicode'), subject });
+    expect(sink.history('unicode')[0]).toMatchObject({ id: 'unicode', subject, outcome: 'accept' });
+  });
+
+  it('refuses a message over its size limit with 552 and does not count it', async () => {
+    const { sink, mailer } = await setUp();
+    const err = await mailer.send({ ...email('big'), text: 'x'.repeat(1_100_000) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ responseCode: 552 });
+    expect(sink.stats()).toMatchObject({ accepted: 0, unique: 0 });
+    await mailer.send(email('after'));
+    expect(sink.stats()).toMatchObject({ accepted: 1, unique: 1 });
   });
 
   it('holds each message for the configured latency before accepting', async () => {
