@@ -76,7 +76,10 @@ export interface Supervisor {
   close(): Promise<boolean>;
 }
 
-export function supervise(config: Config, logger: Logger, env: { REDIS_URL: string; SMTP_URL: string }): Supervisor {
+/** The web process names its strategy after this: strategy 5 runs the same web.ts. */
+export const STRATEGY_ENV = 'BACKGROUND_JOBS_STRATEGY';
+
+export function supervise(config: Config, logger: Logger, env: { REDIS_URL: string; SMTP_URL: string }, strategy = STRATEGY): Supervisor {
   const events = new EventEmitter();
   events.setMaxListeners(0);
   const slots: Slot[] = [
@@ -93,7 +96,7 @@ export function supervise(config: Config, logger: Logger, env: { REDIS_URL: stri
     // Children inherit stdout: each logs for itself, tagged with its role and pid.
     const child = fork(entries[slot.role], {
       execArgv: process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'],
-      env: { ...process.env, ...env, PORT: String(webPort) },
+      env: { ...process.env, ...env, PORT: String(webPort), [STRATEGY_ENV]: strategy },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     slot.child = child;

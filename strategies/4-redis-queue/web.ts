@@ -20,7 +20,10 @@ import { createRedis, resolveRedis } from '../../shared/redis.ts';
 import { onShutdown } from '../../shared/shutdown.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { JOB, QUEUE, STRATEGY, superviseMe } from './main.ts';
+import { JOB, QUEUE, STRATEGY, STRATEGY_ENV, superviseMe } from './main.ts';
+
+// Strategy 5 runs this web process unchanged; its supervisor says so, and /stats and the logs follow.
+const strategy = process.env[STRATEGY_ENV] || STRATEGY;
 
 // The queue knows jobs; this API speaks of emails.
 const emailStatus: Record<JobState, string> = { queued: 'queued', delayed: 'delayed', working: 'working', succeeded: 'sent', failed: 'failed' };
@@ -54,7 +57,7 @@ export async function startWeb({ config, logger, redisUrl }: { config: Config; l
   async function stats() {
     const s = await queue.stats();
     // pending: accepted and not finished - what the benchmark waits to reach 0.
-    return { strategy: STRATEGY, pending: s.queued + s.delayed + s.working, sent: s.processed, ...s };
+    return { strategy, pending: s.queued + s.delayed + s.working, sent: s.processed, ...s };
   }
 
   // resque-web's questions (how long is the queue? how long do jobs wait?) answered at /dashboard.
@@ -81,7 +84,7 @@ export async function startWeb({ config, logger, redisUrl }: { config: Config; l
 
 if (isMain(import.meta.url)) {
   const config = configOrExit();
-  const logger = processLogger(config, STRATEGY, 'web');
+  const logger = processLogger(config, strategy, 'web');
   const redis = await resolveRedis(config, logger);
   if (!config.REDIS_URL) logger.warn({ redis: redis.url }, `no REDIS_URL: started a private Redis; run workers with REDIS_URL=${redis.url}`);
   const running = await startWeb({ config, logger, redisUrl: redis.url });

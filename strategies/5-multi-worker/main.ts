@@ -33,7 +33,7 @@ export interface MultiWorkerSupervisor {
 
 /** Strategy 4's supervisor runs the web process (and no worker of its own); this adds the multiWorker beside it. */
 export function superviseMultiWorker(config: Config, logger: Logger, env: { REDIS_URL: string; SMTP_URL: string }): MultiWorkerSupervisor {
-  const web = supervise({ ...config, WORKERS: 0 }, logger, env);
+  const web = supervise({ ...config, WORKERS: 0 }, logger, env, STRATEGY);
   let child: ChildProcess | undefined;
   let restart: NodeJS.Timeout | undefined;
   let inARow = 0;

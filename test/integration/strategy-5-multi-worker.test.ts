@@ -56,6 +56,7 @@ describe('strategy 5: multiWorker', () => {
 
     await eventually(() => sink.stats().inProgress, (n) => n >= 10, 20_000, 'at least 10 emails on the wire at once');
     const stats = await getJson(`${url}/stats`);
+    expect(stats.body.strategy).toBe('5-multi-worker'); // strategy 4's web process, named for the strategy that runs it
     const status = (stats.body.workers as { multiWorker: { processors: number; delayMs: number } | null }[])[0]?.multiWorker;
     expect(status?.processors).toBeGreaterThanOrEqual(10);
     expect(typeof status?.delayMs).toBe('number');
