@@ -24,8 +24,12 @@
 // fixed max (MIN_TASK_PROCESSORS = max), interleaved.
 //
 //   npm run bench:multi-worker -- --rounds 3 --jobs 3000 --job-ms 50 --max 100 --email-max 20,50,100 --sink-ms 100
+//
+// What it prints is also written to bench/results/multi-worker-<date>.md
+// (--out DIR to put it elsewhere, --out '' not to write it).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -299,6 +303,7 @@ async function main(argv: string[]): Promise<void> {
       'email-max': { type: 'string', default: '20,50,100' },
       'sink-ms': { type: 'string', default: '100' },
       peers: { type: 'string', default: PEERS.join(',') },
+      out: { type: 'string', default: 'bench/results' },
     },
   });
   const s: Settings = { jobs: Number(values.jobs), jobMs: Number(values['job-ms']), max: Number(values.max), checkMs: Number(values['check-ms']), maxDelayMs: Number(values['max-delay']) };
@@ -309,7 +314,8 @@ async function main(argv: string[]): Promise<void> {
   const peers = values.peers.split(',') as Peer[];
   const rounds = Number(values.rounds);
   const machine = describeMachine();
-  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const printed: string[] = [];
+  const out = (line: string) => (printed.push(line), process.stdout.write(`${line}\n`));
   const server = await startPrivateRedis();
   const probe = createRedis(server.url);
   try {
@@ -362,6 +368,13 @@ async function main(argv: string[]): Promise<void> {
     machine.loadAverage.end = endLoadAverage();
     out('');
     out(machineLine(machine));
+    if (values.out !== '') {
+      const file = path.resolve(ROOT, values.out, `multi-worker-${new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.md`);
+      await mkdir(path.dirname(file), { recursive: true });
+      const command = `npm run bench:multi-worker -- ${argv.join(' ')}`.trim().replace(/ --$/, '');
+      await writeFile(file, `# multiWorker benchmark\n\n\`${command}\`\n\n${printed.join('\n')}\n`);
+      process.stderr.write(`written to ${path.relative(ROOT, file)}\n`);
+    }
   } finally {
     probe.disconnect();
     await server.stop();
