@@ -76,10 +76,8 @@ export interface Supervisor {
   close(): Promise<boolean>;
 }
 
-/** The web process names its strategy after this: strategy 5 runs the same web.ts. */
-export const STRATEGY_ENV = 'BACKGROUND_JOBS_STRATEGY';
-
-export function supervise(config: Config, logger: Logger, env: { REDIS_URL: string; SMTP_URL: string }, strategy = STRATEGY): Supervisor {
+/** `webEntry`: strategy 5 supervises its own web.ts (strategy 4's, under strategy 5's name). */
+export function supervise(config: Config, logger: Logger, env: { REDIS_URL: string; SMTP_URL: string }, webEntry = entries.web): Supervisor {
   const events = new EventEmitter();
   events.setMaxListeners(0);
   const slots: Slot[] = [
@@ -94,9 +92,9 @@ export function supervise(config: Config, logger: Logger, env: { REDIS_URL: stri
     slot.restart = undefined;
     slot.startedAt = Date.now();
     // Children inherit stdout: each logs for itself, tagged with its role and pid.
-    const child = fork(entries[slot.role], {
+    const child = fork(slot.role === 'web' ? webEntry : entries.worker, {
       execArgv: process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'],
-      env: { ...process.env, ...env, PORT: String(webPort), [STRATEGY_ENV]: strategy },
+      env: { ...process.env, ...env, PORT: String(webPort) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     slot.child = child;

@@ -20,15 +20,13 @@ import { createRedis, resolveRedis } from '../../shared/redis.ts';
 import { onShutdown } from '../../shared/shutdown.ts';
 import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { JOB, QUEUE, STRATEGY, STRATEGY_ENV, superviseMe } from './main.ts';
-
-// Strategy 5 runs this web process unchanged; its supervisor says so, and /stats and the logs follow.
-const strategy = process.env[STRATEGY_ENV] || STRATEGY;
+import { JOB, QUEUE, STRATEGY, superviseMe } from './main.ts';
 
 // The queue knows jobs; this API speaks of emails.
 const emailStatus: Record<JobState, string> = { queued: 'queued', delayed: 'delayed', working: 'working', succeeded: 'sent', failed: 'failed' };
 
-export async function startWeb({ config, logger, redisUrl }: { config: Config; logger: Logger; redisUrl: string }): Promise<Running> {
+/** `strategy` names the strategy in /stats: strategy 5 runs this same web process (strategies/5-multi-worker/web.ts). */
+export async function startWeb({ config, logger, redisUrl, strategy = STRATEGY }: { config: Config; logger: Logger; redisUrl: string; strategy?: string }): Promise<Running> {
   const redis = createRedis(redisUrl);
   let down = false; // log a Redis outage once, not at every reconnect attempt
   redis.on('error', (err) => down || ((down = true), logger.warn({ err: err.message }, 'Redis unavailable; requests wait for it')));
@@ -82,12 +80,14 @@ export async function startWeb({ config, logger, redisUrl }: { config: Config; l
   };
 }
 
-if (isMain(import.meta.url)) {
+/** The web process from the command line (or forked by a supervisor), behind its main-module guard. */
+export async function runWeb(importMetaUrl: string, strategy: string): Promise<void> {
+  if (!isMain(importMetaUrl)) return;
   const config = configOrExit();
   const logger = processLogger(config, strategy, 'web');
   const redis = await resolveRedis(config, logger);
   if (!config.REDIS_URL) logger.warn({ redis: redis.url }, `no REDIS_URL: started a private Redis; run workers with REDIS_URL=${redis.url}`);
-  const running = await startWeb({ config, logger, redisUrl: redis.url });
+  const running = await startWeb({ config, logger, redisUrl: redis.url, strategy });
   onShutdown(
     logger,
     async () => {
@@ -100,3 +100,5 @@ if (isMain(import.meta.url)) {
   if (child.supervised) child.ready({ url: running.url });
   else logger.info({ url: running.url, redis: redis.url }, `listening on ${running.url}  try: ${curlExample(running.url)}`);
 }
+
+await runWeb(import.meta.url, STRATEGY);

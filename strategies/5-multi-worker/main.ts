@@ -3,8 +3,9 @@
 // jobs wait on I/O, so one Node process can send dozens of emails together -
 // as long as someone watches the loop, so that a CPU-bound job does not starve
 // the rest. This file starts, on one host: Redis (unless REDIS_URL), the sink
-// (unless SMTP_URL), strategy 4's web process unchanged (spawned, not copied)
-// and one multiWorker process (worker.ts), restarting either if it dies.
+// (unless SMTP_URL), strategy 4's web process (web.ts runs it, unchanged,
+// under strategy 5's name) and one multiWorker process (worker.ts),
+// restarting either if it dies.
 //
 // When the response returns: as in strategy 4, once Redis has the job (202).
 // What a crash loses: nothing accepted. A killed multiWorker may hold dozens
@@ -33,7 +34,7 @@ export interface MultiWorkerSupervisor {
 
 /** Strategy 4's supervisor runs the web process (and no worker of its own); this adds the multiWorker beside it. */
 export function superviseMultiWorker(config: Config, logger: Logger, env: { REDIS_URL: string; SMTP_URL: string }): MultiWorkerSupervisor {
-  const web = supervise({ ...config, WORKERS: 0 }, logger, env, STRATEGY);
+  const web = supervise({ ...config, WORKERS: 0 }, logger, env, path.join(import.meta.dirname, 'web.ts'));
   let child: ChildProcess | undefined;
   let restart: NodeJS.Timeout | undefined;
   let inARow = 0;
