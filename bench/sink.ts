@@ -1,7 +1,7 @@
 // The shared SMTP sink, in a process of its own, driven over IPC.
 //
 // Why not in the harness process: the harness is also the load generator.
-// The sink parses every message with a real MIME parser; in the same event
+// The sink speaks SMTP and reads every message's headers; in the same event
 // loop as autocannon, that work would delay autocannon's reading of responses
 // and add latency to every strategy that sends during the load - but not to
 // the baseline, which sends nothing. In its own process it competes for the

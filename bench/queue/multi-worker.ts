@@ -41,6 +41,7 @@ import { MultiWorker, Queue, Worker } from '../../shared/queue/index.ts';
 import { createRedis, startPrivateRedis } from '../../shared/redis.ts';
 import { startSink } from '../../shared/smtp-sink.ts';
 import { describeMachine, endLoadAverage, machineLine } from '../machine.ts';
+import { fileStamp } from './run.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PEERS = ['ours-multi', 'ours-fixed', 'nr-multi', 'bullmq-fixed'] as const;
@@ -369,7 +370,7 @@ async function main(argv: string[]): Promise<void> {
     out('');
     out(machineLine(machine));
     if (values.out !== '') {
-      const file = path.resolve(ROOT, values.out, `multi-worker-${new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.md`);
+      const file = path.resolve(ROOT, values.out, `multi-worker-${fileStamp()}.md`);
       await mkdir(path.dirname(file), { recursive: true });
       const command = `npm run bench:multi-worker -- ${argv.join(' ')}`.trim().replace(/ --$/, '');
       await writeFile(file, `# multiWorker benchmark\n\n\`${command}\`\n\n${printed.join('\n')}\n`);
