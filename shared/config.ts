@@ -1,6 +1,6 @@
 // The only place the environment is read. Every setting has a type, a default
 // and one line of documentation; the README's configuration table is checked
-// against this list by test/unit/config.test.ts, so the two cannot drift.
+// against this list by test/shared/config.test.ts, so the two cannot drift.
 //
 // A bad value fails at start with a message naming the variable: a typo in
 // SINK_LATENCY_MS should stop the workshop demo, not silently mean "0".

@@ -9,7 +9,7 @@
 // reset() also forgets when its timer last fired, so the first interval after
 // a reset is never recorded: a 300 ms busy-wait that starts right after a
 // reset is reported as 10 ms (measured on Node 20; see
-// test/unit/event-loop.test.ts). A multiWorker resets every check, and a
+// test/queue/event-loop.test.ts). A multiWorker resets every check, and a
 // CPU-bound job can start at any moment, so it would miss exactly what it is
 // watching for. Our own timer costs ~100 callbacks a second and misses nothing.
 //

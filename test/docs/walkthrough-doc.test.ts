@@ -1,7 +1,7 @@
 // docs/walkthrough.md stays true to the code it walks through: every section
 // an entry file cites exists, every strategy entry cites one, and every npm
 // script and setting the doc names exists. (Its outputs are checked by hand
-// against a real run; the tour's are checked by test/integration/walkthrough.test.ts.)
+// against a real run; the tour's are checked by test/docs/walkthrough.test.ts.)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
