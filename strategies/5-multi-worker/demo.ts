@@ -29,7 +29,8 @@ import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
 import { Queue } from '../../shared/queue/index.ts';
 import { createRedis, resolveRedis } from '../../shared/redis.ts';
 import type { SupervisorMessage } from '../4-redis-queue/main.ts';
-import { DEMO_QUEUE, STRATEGY } from './worker.ts';
+import { DEMO_QUEUE } from './demo-jobs.ts';
+import { STRATEGY } from './worker.ts';
 
 export interface DemoOptions {
   sleepJobs: number;

@@ -20,33 +20,13 @@
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:5:worker
 import { isPermanentFailure } from '../../shared/mailer.ts';
-import { backoffMs, defaults, MultiWorker, Scheduler, type Jobs } from '../../shared/queue/index.ts';
+import { backoffMs, defaults, MultiWorker, Scheduler } from '../../shared/queue/index.ts';
 import { createRedis } from '../../shared/redis.ts';
 import { logQueueEvents, runWorkerProcess, sendEmailJob, workerMailer, type RunningWorkerProcess, type WorkerProcessContext } from '../../shared/worker-process.ts';
 import { JOB, QUEUE, superviseMe } from '../4-redis-queue/main.ts';
+import { DEMO_QUEUE, demoJobs } from './demo-jobs.ts';
 
 export const STRATEGY = '5-multi-worker';
-/** The talk's demo queue and jobs. */
-export const DEMO_QUEUE = 'slowQueue';
-
-/** Blocks the event loop for `ms`, as the talk's blockingSleep did: nothing else in this process runs meanwhile. */
-export function busyWait(ms: number): void {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    // hog the loop
-  }
-}
-
-export const demoJobs = {
-  /** Waits on a timer: costs the event loop nothing while it waits. */
-  slowSleepJob: (ms = 1000) => new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms)),
-  /** Busy-waits: the event loop, heartbeat included, stops for `ms`. Keep it well under the heartbeat TTL (5 s). */
-  slowCPUJob: (ms = 1000) => {
-    busyWait(ms);
-    return ms;
-  },
-} satisfies Jobs;
-
 export interface RunningMultiWorker extends RunningWorkerProcess {
   multiWorker: MultiWorker;
 }

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Redis } from 'ioredis';
 import { createRedis } from '../../shared/redis.ts';
 import { MultiWorker, Queue, Scheduler, type MultiWorkerAction, type MultiWorkerOptions, type MultiWorkerStatus } from '../../shared/queue/index.ts';
-import { busyWait } from '../../strategies/5-multi-worker/worker.ts';
+import { busyWait } from '../../strategies/5-multi-worker/demo-jobs.ts';
 import { eventually, testRedis, type TestRedis } from '../helpers/queue.ts';
 
 let t: TestRedis;
