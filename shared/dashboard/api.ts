@@ -129,7 +129,7 @@ export function apiRoutes(ctx: ApiContext): Route[] {
       return { workers: rows, dead: rows.filter((w) => w.state === 'dead').length };
     }),
     get('/failed', (_m, req) => listFailed(conn.redis, k, query(req, 'offset', 0, 1e9), Math.max(1, query(req, 'limit', 50, 200)))),
-    get('/delayed', (_m, req) => listDelayed(conn.redis, k, Math.max(1, query(req, 'limit', 50, 200)))),
+    get('/delayed', (_m, req) => listDelayed(queue, Math.max(1, query(req, 'limit', 50, 200)))),
     get('/jobs/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})', async (match) => {
       const found = await lookupJob(queue, conn.redis, k, match[1]!);
       if (!found.status && found.history.length === 0 && found.location === null) {
@@ -142,17 +142,17 @@ export function apiRoutes(ctx: ApiContext): Route[] {
       return { retried: 1 };
     }),
     post('/failed/remove', async (body) => {
-      await removeFailed(conn.redis, k, await findFailed(conn.redis, k, integerField(body, 'index'), keyField(body)));
+      await removeFailed(queue, await findFailed(conn.redis, k, integerField(body, 'index'), keyField(body)));
       return { removed: 1 };
     }),
     post('/failed/retry-all', () => retryAllFailed(queue, conn.redis, k)),
-    post('/failed/remove-all', () => removeAllFailed(conn.redis, k)),
+    post('/failed/remove-all', () => removeAllFailed(queue)),
     post('/delayed/enqueue-now', async (body) => {
-      await enqueueDelayedNow(conn.redis, k, integerField(body, 'second'), keyField(body));
+      await enqueueDelayedNow(queue, integerField(body, 'second'), keyField(body));
       return { enqueued: 1 };
     }),
     post('/delayed/remove', async (body) => {
-      await removeDelayed(conn.redis, k, integerField(body, 'second'), keyField(body));
+      await removeDelayed(queue, integerField(body, 'second'), keyField(body));
       return { removed: 1 };
     }),
   ];

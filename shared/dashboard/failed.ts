@@ -1,8 +1,8 @@
 // The failed list, as the page shows it and acts on it. Listing reads the raw
-// records (to name each by its exact string); retrying goes through the queue
-// library's atomic retryFailed; removing is LREM of the exact string, which
-// also works for records written by Lua (cjson escapes differently from
-// JSON.stringify, so a re-encoded record would not match).
+// records, to name each by its exact string; every change goes through the
+// Queue (retryFailed, removeFailed, removeAllFailed), given that exact string,
+// which also matches records written by Lua (cjson escapes differently from
+// JSON.stringify, so a re-encoded record would not).
 import type { Redis } from 'ioredis';
 import type { FailureRecord } from '../queue/job.ts';
 import type { Keys } from '../queue/keys.ts';
@@ -72,8 +72,8 @@ export async function retryFailed(queue: Queue, raw: string): Promise<void> {
   if (!(await queue.retryFailed(raw))) throw new EntryGone('this failed job');
 }
 
-export async function removeFailed(redis: Redis, k: Keys, raw: string): Promise<void> {
-  if ((await redis.lrem(k.failed, 1, raw)) !== 1) throw new EntryGone('this failed job');
+export async function removeFailed(queue: Queue, raw: string): Promise<void> {
+  if (!(await queue.removeFailed(raw))) throw new EntryGone('this failed job');
 }
 
 /** Retries every record (up to MAX_SCAN); a record with no runnable payload stays and is counted. */
@@ -90,7 +90,6 @@ export async function retryAllFailed(queue: Queue, redis: Redis, k: Keys): Promi
   return { retried, skipped };
 }
 
-export async function removeAllFailed(redis: Redis, k: Keys): Promise<{ removed: number }> {
-  const [[, removed]] = (await redis.multi().llen(k.failed).del(k.failed).exec()) as [[Error | null, number], unknown];
-  return { removed };
+export async function removeAllFailed(queue: Queue): Promise<{ removed: number }> {
+  return { removed: await queue.removeAllFailed() };
 }

@@ -7,8 +7,7 @@
 // event-loop delay that decides their number.
 import type { Redis } from 'ioredis';
 import type { Keys } from '../queue/keys.ts';
-import type { MultiWorkerStatus } from '../queue/multi-worker.ts';
-import type { WorkerInfo } from '../queue/stats.ts';
+import type { MultiWorkerStatus, WorkerInfo } from '../queue/stats.ts';
 import { summarise, type JobSummary } from './entries.ts';
 
 /** Jobs listed per worker; the count beside it is always complete. */

@@ -24,6 +24,7 @@ import { EventLoopMonitor } from './event-loop.ts';
 import type { WorkerEvents } from './events.ts';
 import type { Job } from './job.ts';
 import { decideProcessors, type ScalingVerb } from './scaling.ts';
+import type { MultiWorkerStatus } from './stats.ts';
 import { Worker, type Jobs, type Perform, type StopResult, type WorkerOptions } from './worker.ts';
 
 export interface MultiWorkerOptions extends Omit<WorkerOptions, 'concurrency'> {
@@ -54,19 +55,6 @@ export interface MultiWorkerAction {
   /** Most processors running a job at once in the window. */
   busy: number;
   reason: string;
-}
-
-/** What the multiWorker publishes in Redis for /stats and dashboards (keys.multiWorker). */
-export interface MultiWorkerStatus {
-  processors: number;
-  active: number;
-  min: number;
-  max: number;
-  delayMs: number;
-  utilization: number;
-  verb: ScalingVerb;
-  /** ms since the epoch. */
-  at: number;
 }
 
 export interface MultiWorkerEvents extends WorkerEvents {

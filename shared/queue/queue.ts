@@ -1,6 +1,7 @@
 // The producer side: enqueue now, at a time or after a delay (the talk's API,
 // node-resque's argument order), and read what is there: job status, stats,
-// failed jobs (retry or remove them). A Queue holds no connection of its own:
+// delayed jobs (run one now or remove it), failed jobs (retry or remove them).
+// Every change is one Lua script or one MULTI, so each is atomic. A Queue holds no connection of its own:
 // it uses the client it is given, which the web process shares with nothing
 // else and a worker process shares with its Worker and Scheduler.
 import { randomUUID } from 'node:crypto';
@@ -38,6 +39,22 @@ export interface JobStatus {
   updatedAt: number;
   /** When a delayed job (or the next retry) is due, ms. */
   runAt: number | undefined;
+}
+
+/** One delayed job as stored: the unix second it is due and its exact payload string. */
+export interface DelayedJob {
+  second: number;
+  payload: string;
+}
+
+/** The queue and id a stored payload names ("" for either when it names none, or is not JSON). */
+function payloadTarget(payload: string): { queue: string; id: string } {
+  try {
+    const data = JSON.parse(payload) as { queue?: unknown; id?: unknown } | null;
+    return { queue: typeof data?.queue === 'string' ? data.queue : '', id: typeof data?.id === 'string' ? data.id : '' };
+  } catch {
+    return { queue: '', id: '' };
+  }
 }
 
 export class Queue {
@@ -125,6 +142,54 @@ export class Queue {
     return readStats(this.redis, this.keys);
   }
 
+  /** The first `limit` delayed jobs (scheduled ones and retries waiting out their backoff), soonest first, and how many there are in all. */
+  async delayed(limit: number): Promise<{ total: number; items: DelayedJob[] }> {
+    const k = this.keys;
+    const all = await this.redis.zrange(k.schedule, '0', '-1');
+    const seconds = all.slice(0, limit).map(Number);
+    const pipe = this.redis.pipeline();
+    for (const s of all) pipe.llen(k.delayed(Number(s)));
+    for (const s of seconds) pipe.lrange(k.delayed(s), 0, limit - 1);
+    const values = ((await pipe.exec()) ?? []).map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
+    const total = values.slice(0, all.length).reduce<number>((n, v) => n + Number(v), 0);
+    const lists = values.slice(all.length) as string[][];
+    const items = seconds.flatMap((second, i) => lists[i]!.map((payload) => ({ second, payload }))).slice(0, limit);
+    return { total, items };
+  }
+
+  /** Every payload due at one unix second, as stored. */
+  delayedAt(second: number): Promise<string[]> {
+    return this.redis.lrange(this.keys.delayed(second), 0, -1);
+  }
+
+  /**
+   * Moves one delayed job (its second and exact payload, as delayed() lists
+   * them) to the tail of its queue now; false when it is no longer due at that
+   * second (the scheduler moved it meanwhile, or it was removed).
+   */
+  async enqueueDelayedNow(second: number, payload: string): Promise<boolean> {
+    const { queue, id } = payloadTarget(payload);
+    if (queue === '') throw new Error('this delayed payload names no queue to enqueue it in');
+    const k = this.keys;
+    const done = await run<number>(this.redis, 'enqueueDelayedNow', [
+      k.schedule, k.delayed(second), k.timestamps(payload), k.queues, k.queue(queue), k.wake(queue), k.job(id),
+    ], [second, payload, queue, Date.now()]);
+    return done === 1;
+  }
+
+  /** Removes one delayed job and its status; false when it is no longer due at that second. */
+  async removeDelayed(second: number, payload: string): Promise<boolean> {
+    const { id } = payloadTarget(payload);
+    const k = this.keys;
+    const done = await run<number>(this.redis, 'removeDelayed', [k.schedule, k.delayed(second), k.timestamps(payload), k.job(id)], [
+      second, payload, id === '' ? '0' : '1',
+    ]);
+    return done === 1;
+  }
+
   /** Failure records, oldest first; `stop` -1 means to the end. */
   async failed(start = 0, stop = -1): Promise<FailureRecord[]> {
     const raw = await this.redis.lrange(this.keys.failed, start, stop);
@@ -143,6 +208,13 @@ export class Queue {
    */
   async removeFailed(entry: FailureRecord | string): Promise<boolean> {
     return (await this.redis.lrem(this.keys.failed, 1, typeof entry === 'string' ? entry : JSON.stringify(entry))) === 1;
+  }
+
+  /** Empties the failed list in one step; resolves with how many records it held. */
+  async removeAllFailed(): Promise<number> {
+    const k = this.keys;
+    const [[, removed]] = (await this.redis.multi().llen(k.failed).del(k.failed).exec()) as [[Error | null, number], unknown];
+    return removed;
   }
 
   /** Takes one record off the failed list and enqueues its job again with a fresh attempt count, atomically. */

@@ -3,7 +3,24 @@
 // workers with what each is doing. Two pipelined round trips; read-only.
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys.ts';
-import type { MultiWorkerStatus } from './multi-worker.ts';
+
+/**
+ * What a multiWorker publishes in Redis (keys.multiWorker) after each check,
+ * for /stats and dashboards. It lives here, with the other shapes this file
+ * reads, so that reading stats never imports the worker side.
+ */
+export interface MultiWorkerStatus {
+  processors: number;
+  active: number;
+  min: number;
+  max: number;
+  delayMs: number;
+  utilization: number;
+  /** The check's decision (scaling.ts's ScalingVerb; multi-worker.ts assigns one, so tsc keeps the two in step). */
+  verb: 'added' | 'removed' | 'steady';
+  /** ms since the epoch. */
+  at: number;
+}
 
 export interface QueueInfo {
   name: string;

@@ -1,6 +1,7 @@
--- enqueueDelayedNow: the dashboard's "enqueue now". One delayed job leaves the
--- schedule and lands at the tail of its queue in one step, exactly as the
--- scheduler's moveDue.lua would move it when its second comes - only sooner.
+-- enqueueDelayedNow: run one delayed job now instead of at its second (Queue's
+-- enqueueDelayedNow, the dashboard's "enqueue now"). It leaves the schedule and
+-- lands at the tail of its queue in one step, as moveDue.lua moves it when its
+-- second comes - only sooner.
 --
 -- KEYS[1]  <ns>:delayed_queue_schedule
 -- KEYS[2]  <ns>:delayed:<second>

@@ -1,6 +1,6 @@
--- removeDelayed: the dashboard's "remove" for one delayed job. It leaves the
--- schedule and its index in one step, and its status is deleted: a removed
--- job is unknown, not "delayed" forever.
+-- removeDelayed: drop one delayed job before it runs (Queue's removeDelayed, the
+-- dashboard's "remove"). It leaves the schedule and its index in one step, and
+-- its status is deleted: a removed job is unknown, not "delayed" forever.
 --
 -- KEYS[1]  <ns>:delayed_queue_schedule
 -- KEYS[2]  <ns>:delayed:<second>
