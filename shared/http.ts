@@ -29,6 +29,9 @@ export interface Route {
   handle(match: RegExpExecArray, req: http.IncomingMessage): Promise<Reply> | Reply;
 }
 
+/** Answers one request; a thrown InvalidRequest becomes its status, anything else a logged 500. */
+export type Handler = (req: http.IncomingMessage) => Promise<Reply>;
+
 export interface EmailApi {
   /** Called only with a valid email. The reply says what the strategy promises (200 sent, 202 accepted...). */
   accept(email: Email): Promise<Reply> | Reply;
@@ -70,7 +73,8 @@ const usage = {
   trackingId: 'send X-Request-Id to choose the id; otherwise a UUID is assigned',
 };
 
-function send(res: http.ServerResponse, reply: Reply): void {
+/** Writes a reply: JSON `body` unless `raw` is given, with its length. */
+export function sendReply(res: http.ServerResponse, reply: Reply): void {
   if (res.headersSent || res.destroyed) return;
   const payload = reply.raw ?? JSON.stringify(reply.body) + '\n';
   res.writeHead(reply.status, {
@@ -81,25 +85,41 @@ function send(res: http.ServerResponse, reply: Reply): void {
   res.end(payload);
 }
 
-/** Reads a JSON body, refusing early (413) without buffering more than the limit. */
-function readBody(req: http.IncomingMessage): Promise<string> {
+/** The request's path, still percent-encoded, without its query string. */
+export function requestPath(req: http.IncomingMessage): string {
+  return (req.url ?? '/').split(/[?#]/)[0] ?? '/';
+}
+
+/** The reply of the first route matching the request's method and path (GET routes answer HEAD too), or undefined. */
+export function routeRequest(routes: Route[], req: http.IncomingMessage): Promise<Reply> | Reply | undefined {
+  const method = req.method ?? 'GET';
+  const path = requestPath(req);
+  for (const r of routes) {
+    const match = r.path.exec(path);
+    if (match && (r.method === method || (r.method === 'GET' && method === 'HEAD'))) return r.handle(match, req);
+  }
+  return undefined;
+}
+
+/** Reads a JSON body as text, refusing early (413) without buffering more than `maxBytes`. */
+export function readBody(req: http.IncomingMessage, maxBytes: number = limits.bodyBytes): Promise<string> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
     return Promise.reject(new InvalidRequest(415, 'Content-Type must be application/json'));
   }
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limits.bodyBytes) {
-    return Promise.reject(new InvalidRequest(413, `body is ${declared} bytes, at most ${limits.bodyBytes}`));
+  if (declared > maxBytes) {
+    return Promise.reject(new InvalidRequest(413, `body is ${declared} bytes, at most ${maxBytes}`));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limits.bodyBytes) {
+      if (size > maxBytes) {
         req.removeAllListeners('data');
         req.pause();
-        reject(new InvalidRequest(413, `body is over ${limits.bodyBytes} bytes`));
+        reject(new InvalidRequest(413, `body is over ${maxBytes} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -121,13 +141,11 @@ function methodNotAllowed(allowed: string): Reply {
 
 async function route(api: EmailApi, req: http.IncomingMessage): Promise<Reply> {
   const method = req.method ?? 'GET';
-  const path = (req.url ?? '/').split(/[?#]/)[0] ?? '/';
+  const path = requestPath(req);
   const isGet = method === 'GET' || method === 'HEAD';
 
-  for (const r of api.routes ?? []) {
-    const match = r.path.exec(path);
-    if (match && (r.method === method || (r.method === 'GET' && isGet))) return r.handle(match, req);
-  }
+  const added = routeRequest(api.routes ?? [], req);
+  if (added) return added;
   if (path === '/' || path === '/health' || path === '/stats') {
     if (!isGet) return methodNotAllowed('GET, HEAD');
     if (path === '/') return json(200, usage);
@@ -147,7 +165,13 @@ async function route(api: EmailApi, req: http.IncomingMessage): Promise<Reply> {
   return json(404, { error: `no route for ${method} ${path.slice(0, 200)}`, ...usage });
 }
 
-export function createEmailServer(api: EmailApi, options: Omit<HttpOptions, 'port' | 'host'>): http.Server {
+/**
+ * An HTTP server around any handler (the email API, the standalone
+ * dashboard): timeouts for slow clients, InvalidRequest answered with its
+ * status, anything else a logged 500, malformed requests answered at the
+ * socket, and new requests refused while it closes.
+ */
+export function createServer(handle: Handler, options: Omit<HttpOptions, 'port' | 'host'>): http.Server {
   const { logger, headersTimeoutMs = 10_000, requestTimeoutMs = 30_000 } = options;
   const server = http.createServer({
     headersTimeout: headersTimeoutMs,
@@ -162,23 +186,23 @@ export function createEmailServer(api: EmailApi, options: Omit<HttpOptions, 'por
     // connection.
     const closing = () => !server.listening;
     if (closing()) {
-      send(res, json(503, { error: 'shutting down: try again' }, { connection: 'close', 'retry-after': '1' }));
+      sendReply(res, json(503, { error: 'shutting down: try again' }, { connection: 'close', 'retry-after': '1' }));
       return;
     }
-    route(api, req).then(
+    handle(req).then(
       (reply) => {
         // An early refusal (413, 415) leaves a body on the wire: close instead of reading it.
         if (!req.complete || closing()) reply.headers = { ...reply.headers, connection: 'close' };
-        send(res, reply);
+        sendReply(res, reply);
       },
       (err: unknown) => {
         const close: Record<string, string> = !req.complete || closing() ? { connection: 'close' } : {};
         if (err instanceof InvalidRequest) {
-          send(res, json(err.status, { error: err.message }, close));
+          sendReply(res, json(err.status, { error: err.message }, close));
           return;
         }
         logger.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'request failed');
-        send(res, json(500, { error: 'internal error' }, close));
+        sendReply(res, json(500, { error: 'internal error' }, close));
       },
     );
   });
@@ -198,10 +222,10 @@ export function createEmailServer(api: EmailApi, options: Omit<HttpOptions, 'por
   return server;
 }
 
-/** Starts the API and returns its URL; `close` stops intake and waits for in-flight requests. */
-export async function startHttp(api: EmailApi, options: HttpOptions): Promise<RunningHttp> {
+/** Starts a server for `handle` and returns its URL; `close` stops intake and waits for in-flight requests. */
+export async function startServer(handle: Handler, options: HttpOptions): Promise<RunningHttp> {
   const { port, host } = options;
-  const server = createEmailServer(api, options);
+  const server = createServer(handle, options);
   const bound = await listen(server, port, host);
   return {
     server,
@@ -213,4 +237,9 @@ export async function startHttp(api: EmailApi, options: HttpOptions): Promise<Ru
         server.closeIdleConnections();
       }),
   };
+}
+
+/** Starts the email API and returns its URL; `close` stops intake and waits for in-flight requests. */
+export function startHttp(api: EmailApi, options: HttpOptions): Promise<RunningHttp> {
+  return startServer((req) => route(api, req), options);
 }

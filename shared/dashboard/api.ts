@@ -17,7 +17,7 @@
 //   POST <base>/api/delayed/remove        {second, key}
 import type http from 'node:http';
 import { InvalidRequest } from '../email.ts';
-import type { Reply, Route } from '../http.ts';
+import { readBody, type Reply, type Route } from '../http.ts';
 import type { Queue } from '../queue/queue.ts';
 import { RedisUnreachable, readRedisInfo, type DashboardRedis } from './connection.ts';
 import { enqueueDelayedNow, listDelayed, removeDelayed } from './delayed.ts';
@@ -48,14 +48,9 @@ function query(req: http.IncomingMessage, name: string, fallback: number, max: n
   return n;
 }
 
+/** An action's body: a small JSON object (an empty body is {}). */
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') throw new InvalidRequest(415, 'Content-Type must be application/json');
-  let body = '';
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    body += chunk.toString('utf8');
-    if (body.length > BODY_LIMIT) throw new InvalidRequest(413, `body is over ${BODY_LIMIT} bytes`);
-  }
+  const body = await readBody(req, BODY_LIMIT);
   let value: unknown;
   try {
     value = JSON.parse(body === '' ? '{}' : body);

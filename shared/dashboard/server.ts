@@ -13,14 +13,13 @@
 // It binds to loopback unless told otherwise, and everything that changes
 // Redis is a POST carrying a token (see security.ts for the whole list).
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { InvalidRequest } from '../email.ts';
-import type { Reply, Route } from '../http.ts';
+import { requestPath, routeRequest, startServer, type Reply, type Route } from '../http.ts';
 import type { Logger } from '../logger.ts';
 import { configOrExit, isMain, processLogger } from '../main.ts';
-import { isLoopback, listen, urlHost } from '../net.ts';
+import { isLoopback } from '../net.ts';
 import { Queue } from '../queue/queue.ts';
 import { onShutdown } from '../shutdown.ts';
 import { apiRoutes } from './api.ts';
@@ -110,61 +109,31 @@ export interface RunningDashboard {
   close(): Promise<void>;
 }
 
-/** The dashboard on its own HTTP server (npm run dashboard; tests). */
+/** The dashboard on its own HTTP server (npm run dashboard; tests), the same server as the email API's. */
 export async function startDashboard(options: DashboardOptions & { port: number; host: string }): Promise<RunningDashboard> {
-  const { logger } = options;
   const dashboard = dashboardRoutes(options);
-  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    dispatch(dashboard, req).then(
-      (reply) => send(res, reply, !req.complete),
-      (err: unknown) => {
-        if (err instanceof InvalidRequest) return send(res, { status: err.status, body: { error: err.message } }, !req.complete);
-        logger.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'dashboard request failed');
-        send(res, { status: 500, body: { error: 'internal error' } }, !req.complete);
-      },
-    );
-  });
-  const port = await listen(server, options.port, options.host);
-  const url = `http://${urlHost(options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host)}:${port}`;
+  const http = await startServer(async (req) => (await routeRequest(dashboard.routes, req)) ?? elsewhere(dashboard, req), options);
   return {
-    url,
-    pageUrl: `${url}${dashboard.basePath}`,
-    port,
+    url: http.url,
+    pageUrl: `${http.url}${dashboard.basePath}`,
+    port: http.port,
     token: dashboard.token,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await http.close();
       await dashboard.close();
     },
   };
 }
 
-async function dispatch(dashboard: Dashboard, req: http.IncomingMessage): Promise<Reply> {
+/** A request no route took: the root sends the browser to the page, a known path with the wrong method is a 405. */
+function elsewhere(dashboard: Dashboard, req: http.IncomingMessage): Reply {
   const method = req.method ?? 'GET';
-  const p = (req.url ?? '/').split(/[?#]/)[0] ?? '/';
-  for (const r of dashboard.routes) {
-    const match = r.path.exec(p);
-    if (match && (r.method === method || (r.method === 'GET' && method === 'HEAD'))) return r.handle(match, req);
-  }
+  const p = requestPath(req);
   if (p === '/' && (method === 'GET' || method === 'HEAD')) return { status: 302, body: null, raw: '', headers: { location: dashboard.basePath } };
   const known = dashboard.routes.some((r) => r.path.test(p));
   return known
     ? { status: 405, body: { error: `method not allowed: ${method}` } }
     : { status: 404, body: { error: `no route for ${method} ${p.slice(0, 200)}; the dashboard is at ${dashboard.basePath}` } };
-}
-
-function send(res: http.ServerResponse, reply: Reply, closeAfter: boolean): void {
-  if (res.headersSent || res.destroyed) return;
-  const payload = reply.raw ?? JSON.stringify(reply.body) + '\n';
-  res.writeHead(reply.status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    ...(closeAfter ? { connection: 'close' } : {}),
-    ...reply.headers,
-  });
-  res.end(payload);
 }
 
 if (isMain(import.meta.url)) {
