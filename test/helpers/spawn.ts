@@ -5,8 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import path from 'node:path';
 import readline from 'node:readline';
+import { ROOT } from '../../shared/root.ts';
 
-export const ROOT = path.resolve(import.meta.dirname, '../..');
+// Re-exported beside spawnEntry for tests that name files by their path.
+export { ROOT };
 
 export interface LogLine {
   msg?: string;
@@ -110,6 +112,21 @@ export async function startEntry(entry: string, env: Record<string, string | und
   const child = spawnEntry(entry, env);
   const ready = await child.waitForLog((l) => typeof l.url === 'string' && /^listening/.test(l.msg ?? ''), timeoutMs, 'the "listening" line');
   return { child, url: ready.url as string };
+}
+
+/** A supervisor's "child online" line for `role`, from a pid other than `notPid` (so a restarted child). */
+export function childOnline(child: Child, role: string, notPid?: unknown): Promise<LogLine> {
+  return child.waitForLog((l) => l.msg === 'child online' && l.child === role && l.childPid !== notPid, 30_000, `${role} online`);
+}
+
+/** Whether a process exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Last resort for a failed test: nothing it started may outlive the run. */

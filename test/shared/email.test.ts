@@ -14,7 +14,7 @@ function refusal(fn: () => unknown): { status: number; message: string } {
   throw new Error('expected the input to be refused');
 }
 
-describe('addresses', () => {
+describe('the recipient must be exactly one plain address', () => {
   it.each(['someone@example.com', 'first.last+tag@mail.example.co.uk', "o'brien@example.org", 'x@a-b.example'])('accepts %s', (to) => {
     expect(checkAddress(to)).toBe(to);
   });
@@ -49,7 +49,7 @@ describe('addresses', () => {
   });
 });
 
-describe('subject and text', () => {
+describe('subject and text carry no header injection, no control characters and stay within their limits', () => {
   it.each(['\r', '\n', '\u0007', '\u001b[31m', '\u007f', '\u0085', '\u2028'])('refuses control character %j in the subject', (c) => {
     expect(refusal(() => validateEmail({ ...ok, subject: `hi${c}Bcc: x@example.com` }, 'id')).message).toMatch(/header injection/);
   });
@@ -60,7 +60,7 @@ describe('subject and text', () => {
     expect(refusal(() => validateEmail({ ...ok, text: 'a\u001b[2Jb' }, 'id')).message).toMatch(/control characters/);
   });
 
-  it('refuses lone surrogates that cannot be encoded as UTF-8', () => {
+  it('refuses lone surrogates, which have no UTF-8 form, and keeps a whole emoji', () => {
     expect(refusal(() => validateEmail({ ...ok, subject: 'bad \ud800 half' }, 'id')).message).toMatch(/Unicode/);
     expect(validateEmail({ ...ok, subject: 'emoji \ud83d\ude00 ok' }, 'id').subject).toContain('\ud83d\ude00');
   });
@@ -73,8 +73,8 @@ describe('subject and text', () => {
   });
 });
 
-describe('JSON bodies', () => {
-  it('parses a valid body', () => {
+describe('a JSON body must be one object with exactly to, subject and text', () => {
+  it('a valid body becomes the email, under the request id', () => {
     expect(parseEmailJson(JSON.stringify(ok), 'id-1')).toEqual({ id: 'id-1', ...ok });
   });
 
@@ -91,8 +91,8 @@ describe('JSON bodies', () => {
   });
 });
 
-describe("the talk's path route", () => {
-  it('percent-decodes each segment', () => {
+describe("the talk's path route, GET /:to/:subject/:text", () => {
+  it('percent-decodes each segment, so an encoded slash stays inside its field', () => {
     expect(parseEmailPath(['someone%40example.com', 'hello%20there', 'a%2Fb'], 'id')).toEqual({
       id: 'id',
       to: 'someone@example.com',
@@ -111,8 +111,8 @@ describe("the talk's path route", () => {
   });
 });
 
-describe('tracking ids', () => {
-  it('keeps a valid client id and invents a UUID otherwise', () => {
+describe('the tracking id (X-Request-Id)', () => {
+  it('keeps a valid client id, and invents a UUID when the client sent none', () => {
     expect(resolveRequestId('bench-17:a.b_c')).toBe('bench-17:a.b_c');
     expect(resolveRequestId(undefined)).toMatch(/^[0-9a-f-]{36}$/);
   });

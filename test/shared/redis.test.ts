@@ -3,20 +3,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRedis, INSTALL_HINT, RedisUnavailable, startPrivateRedis } from '../../shared/redis.ts';
+import { ROOT } from '../../shared/root.ts';
+import { isAlive } from '../helpers/spawn.ts';
 import { eventually } from '../helpers/wait.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('the private Redis helper', () => {
   it('starts a server on a free port, keeps data across a restart (append-only file) and removes it all on stop', async () => {

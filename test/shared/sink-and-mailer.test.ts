@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Email } from '../../shared/email.ts';
 import { createMailer, isPermanentFailure, MailerConfigError, type Mailer } from '../../shared/mailer.ts';
 import { serveSinkStats, startSink, type Sink } from '../../shared/smtp-sink.ts';
-import { until } from '../helpers/queue.ts';
+import { eventually } from '../helpers/wait.ts';
 
 const email = (id: string, to = 'someone@example.com'): Email => ({ id, to, subject: `subject ${id}`, text: `text ${id}` });
 
@@ -69,7 +69,7 @@ describe('the SMTP sink', () => {
     expect(sink.history('temp').map((a) => a.outcome)).toEqual(['temp']);
   });
 
-  it('applies failure rates with the given random source', async () => {
+  it('failure rates decide each message with the given random source: 550, 451, then accepted', async () => {
     const rolls = [0.05, 0.15, 0.5];
     const { sink, mailer } = await setUp({ permFailRate: 0.1, tempFailRate: 0.1, random: () => rolls.shift() ?? 0.99 });
     const outcomes = [];
@@ -78,7 +78,7 @@ describe('the SMTP sink', () => {
     expect(sink.stats()).toMatchObject({ accepted: 1, rejectedTemporary: 1, rejectedPermanent: 1 });
   });
 
-  it('waitFor resolves on the message that makes the condition true, and times out with the stats', async () => {
+  it('a wait on the sink ends at the message that makes its condition true, or times out quoting the stats', async () => {
     const { sink, mailer } = await setUp({}, true);
     const waiting = sink.waitFor((s) => s.unique === 5, 10_000, '5 ids');
     await Promise.all(['1', '2', '3', '4', '5'].map((id) => mailer.send(email(id))));
@@ -86,12 +86,12 @@ describe('the SMTP sink', () => {
     await expect(sink.waitFor((s) => s.unique === 6, 200, '6 ids')).rejects.toThrow(/timed out after 200 ms waiting for 6 ids.*"unique":5/);
   });
 
-  it('pause() is an outage on the same port: pooled and new connections fail as temporary, a message cut off is not counted, resume() serves again', async () => {
+  it('an outage (pause) on the same port: pooled and new connections fail as temporary, a message cut off is not counted, resume() serves again', async () => {
     const { sink, mailer } = await setUp({ latencyMs: 0 }, true);
     await mailer.send(email('before'));
     sink.configure({ latencyMs: 300 });
     const cutOff = mailer.send(email('cut-off')).catch((e: unknown) => e);
-    await until(() => sink.stats().inProgress === 1, 5000, 'the message waiting out its latency');
+    await eventually(() => sink.stats().inProgress, (n) => n === 1, 5000, 'the message waiting out its latency');
     await sink.pause();
     expect(sink.stats().paused).toBe(true);
     const cut = await cutOff;
@@ -143,7 +143,7 @@ describe('the mailer', () => {
     expect(Date.now() - started).toBeLessThan(4_000);
   });
 
-  it('a refused connection is a temporary failure', async () => {
+  it('a refused connection counts as a temporary failure', async () => {
     sink = await startSink();
     const url = sink.url;
     await sink.close();

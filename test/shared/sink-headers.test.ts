@@ -1,13 +1,13 @@
-// The sink reads only a message's header block (shared/smtp-sink.ts,
-// readHeaders): these are the shapes of header a real MTA sends that a naive
-// split would get wrong.
+// The sink reads only a message's header block (readHeaders in
+// shared/smtp-sink.ts): these are the shapes of header a real MTA sends that a
+// naive split would get wrong.
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readHeaders } from '../../shared/smtp-sink.ts';
 
 const read = (...chunks: string[]) => readHeaders(Readable.from(chunks.map((c) => Buffer.from(c))));
 
-describe('readHeaders', () => {
+describe("the sink reads a message's headers as a real MTA sends them", () => {
   it('finds headers case-insensitively and stops at the blank line', async () => {
     const h = await read('X-Request-ID: abc-1\r\nSubject: hi\r\n\r\nX-Request-Id: in-the-body\r\n');
     expect(h.get('x-request-id')).toBe('abc-1');
