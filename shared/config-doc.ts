@@ -1,22 +1,30 @@
-// npm run config:doc - rewrites the README's configuration table from the
-// settings in config.ts, so the table and the code cannot disagree.
+// npm run config:doc - rewrites the table of docs/configuration.md from the
+// settings in config.ts, so the table and the code cannot disagree. Only what
+// lies between the markers is generated; the prose around it is written by hand.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { settings } from './config.ts';
+import { isMain } from './main.ts';
+import { ROOT } from './root.ts';
 
+export const CONFIG_DOC = path.join(ROOT, 'docs/configuration.md');
 const START = '<!-- CONFIG TABLE -->';
 const END = '<!-- /CONFIG TABLE -->';
 
 export function configTable(): string {
   const rows = Object.entries(settings).map(([name, s]) => `| \`${name}\` | ${s.fallback === '' ? '(unset)' : `\`${s.fallback}\``} | ${s.doc} |`);
-  return ['## Configuration', '', 'Every setting is an environment variable, read in one place (`shared/config.ts`); a bad value stops the program with a message naming the variable.', '', '| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
-const readmePath = path.resolve(import.meta.dirname, '../README.md');
-const readme = readFileSync(readmePath, 'utf8');
-const start = readme.indexOf(START);
-if (start < 0) throw new Error(`README.md has no ${START} marker`);
-const end = readme.indexOf(END, start);
-const after = end < 0 ? readme.slice(start + START.length) : readme.slice(end + END.length);
-writeFileSync(readmePath, `${readme.slice(0, start)}${START}\n${configTable()}\n${END}${after}`);
-process.stdout.write('README.md configuration table updated\n');
+/** The document with its table regenerated; the same text when it is up to date. */
+export function withTable(doc: string): string {
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END, start);
+  if (start < 0 || end < 0) throw new Error(`docs/configuration.md needs the markers ${START} and ${END}`);
+  return `${doc.slice(0, start)}${START}\n${configTable()}\n${doc.slice(end)}`;
+}
+
+if (isMain(import.meta.url)) {
+  writeFileSync(CONFIG_DOC, withTable(readFileSync(CONFIG_DOC, 'utf8')));
+  process.stdout.write('docs/configuration.md: configuration table updated\n');
+}

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CONFIG_DOC, withTable } from '../../shared/config-doc.ts';
 import { ConfigError, loadConfig, settings } from '../../shared/config.ts';
 
 describe('config', () => {
-  it('has working defaults with an empty environment', () => {
+  it('runs with an empty environment: every setting has a working default', () => {
     const config = loadConfig({});
     expect(config.PORT).toBe(8080);
     expect(config.HOST).toBe('127.0.0.1');
@@ -13,7 +13,7 @@ describe('config', () => {
     expect(config.SINK_LATENCY_MS).toBe(0);
   });
 
-  it('parses typed values', () => {
+  it('turns each value into its type: a number, a URL, a fraction, a boolean', () => {
     const config = loadConfig({ PORT: '0', SMTP_URL: 'smtp://127.0.0.1:2525', SINK_TEMP_FAIL_RATE: '0.25', SMTP_ALLOW_REMOTE: 'yes' });
     expect(config.PORT).toBe(0);
     expect(config.SMTP_URL?.port).toBe('2525');
@@ -41,9 +41,10 @@ describe('config', () => {
     expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT must[\s\S]*LOG_LEVEL must/);
   });
 
-  it('the README configuration table lists every variable', () => {
-    const readme = readFileSync(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
-    const missing = Object.keys(settings).filter((name) => !readme.includes(`| \`${name}\` |`));
+  it('docs/configuration.md lists every variable, exactly as npm run config:doc writes it', () => {
+    const doc = readFileSync(CONFIG_DOC, 'utf8');
+    const missing = Object.keys(settings).filter((name) => !doc.includes(`| \`${name}\` |`));
     expect(missing, 'run npm run config:doc to regenerate the table').toEqual([]);
+    expect(withTable(doc) === doc, 'run npm run config:doc to regenerate the table').toBe(true);
   });
 });
