@@ -2,7 +2,7 @@
 // the process (web, worker, primary, sink...). Fields, not prose: tests and the
 // benchmark read the JSON form; people get the pretty form on a terminal.
 import { pino, type Logger } from 'pino';
-import pretty, { type PrettyOptions } from 'pino-pretty';
+import pretty from 'pino-pretty';
 import type { Config } from './config.ts';
 
 export type { Logger };
@@ -12,26 +12,24 @@ export interface LoggerOptions {
   role: string;
   level?: Config['LOG_LEVEL'];
   format?: Config['LOG_FORMAT'];
-  /** Extra pino-pretty options for the human form only (e.g. a line prefix); the JSON form is unaffected. */
-  pretty?: PrettyOptions;
 }
 
-export function createLogger({ strategy, role, level = 'info', format = '', pretty: prettyOptions = {} }: LoggerOptions): Logger {
+export function createLogger({ strategy, role, level = 'info', format = '' }: LoggerOptions): Logger {
   const base = { strategy, role, pid: process.pid };
   const usePretty = format === 'pretty' || (format === '' && process.stdout.isTTY === true);
   // Synchronous writes keep lines in order and flushed when process.exit() follows.
   if (!usePretty) return pino({ level, base }, pino.destination({ dest: 1, sync: true }));
   // Synchronous pretty stream: a worker thread transport could lose the last
   // lines when a demo process is killed, which is exactly when people read them.
-  // One line per event, prefixed "[role pid]" so interleaved processes stay readable.
+  // One line per event, prefixed "[role pid]" so interleaved processes stay
+  // readable; a supervisor's line about one of its children adds "[child pid]".
   const stream = pretty({
     sync: true,
     colorize: process.stdout.isTTY === true,
     translateTime: 'HH:MM:ss.l',
     singleLine: true,
-    ignore: 'hostname,pid,strategy,role,component',
-    messageFormat: '[{role}{if component}/{component}{end} {pid}] {msg}',
-    ...prettyOptions,
+    ignore: 'hostname,pid,strategy,role,component,child,childPid',
+    messageFormat: '[{role}{if component}/{component}{end} {pid}]{if child} [{child} {childPid}]{end} {msg}',
   });
   return pino({ level, base }, stream);
 }

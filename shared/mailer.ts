@@ -77,13 +77,18 @@ export function createMailer(options: MailerOptions): Mailer {
   };
 }
 
-/** The mailer for a process, from its config (SMTP_URL must be resolved by then). */
-export function mailerFromConfig(config: Config, smtpUrl: URL, pool = false): Mailer {
+/**
+ * The mailer for a process, from its config (SMTP_URL must be resolved by
+ * then). `pool`: keep up to that many connections open and reuse them - one
+ * per email that may be sent at once - instead of one connection per email.
+ */
+export function mailerFromConfig(config: Config, smtpUrl: URL, { pool }: { pool?: number } = {}): Mailer {
   return createMailer({
     smtpUrl,
     from: config.MAIL_FROM,
     timeoutMs: config.SMTP_TIMEOUT_MS,
     allowRemote: config.SMTP_ALLOW_REMOTE,
-    pool,
+    pool: pool !== undefined,
+    maxConnections: pool,
   });
 }

@@ -1,9 +1,12 @@
 // What every runnable entry does before its own idea: read config, make a
-// logger, find (or start) the SMTP sink, and run only when executed directly.
+// logger, find (or start) the SMTP sink and Redis, run only when executed
+// directly, and stop gracefully.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { Queue } from './queue/index.ts';
+import { createRedis, resolveRedis, type RedisTarget } from './redis.ts';
 import { onShutdown } from './shutdown.ts';
 import { serveSinkStats, startSink } from './smtp-sink.ts';
 
@@ -72,30 +75,77 @@ export interface Running {
   url: string;
   /** Stops intake, drains what the strategy promises to finish, releases connections. */
   close(): Promise<void>;
+  /** The processes a workshop reader may kill, for strategies that run several. */
+  pids?(): Record<string, number | number[] | null>;
 }
 
 export interface StrategyContext {
   config: Config;
   logger: Logger;
   smtpUrl: URL;
+  /** Set when the strategy asked for Redis (REDIS_URL, or a private redis-server). */
+  redisUrl?: string;
+}
+
+export interface RunOptions<R extends Running> {
+  /** This process's role in the log: 'web' for a single-process strategy. */
+  role?: string;
+  /** Resolve REDIS_URL, or start a private Redis, before start(). */
+  redis?: boolean;
+  /** Several children stop one after another, each with its own SHUTDOWN_TIMEOUT_MS: give them that long. */
+  stopsInTurn?: number;
+  /** A second line after "listening": what to try, what to kill. */
+  hint?(running: R): string;
 }
 
 /**
- * Runs a single-process strategy from the command line: config, logger, sink,
- * start, a ready line with a curl to paste, and graceful shutdown.
+ * Runs a strategy from the command line: config, logger, the sink (and Redis,
+ * if asked), start, a ready line with a curl to paste, and graceful shutdown -
+ * installed before start() resolves, so a SIGTERM during start-up still stops
+ * what was started, in order.
  */
-export async function runStrategy(strategy: string, start: (ctx: StrategyContext) => Promise<Running>): Promise<void> {
+export async function runStrategy<R extends Running>(strategy: string, start: (ctx: StrategyContext) => Promise<R>, options: RunOptions<R> = {}): Promise<void> {
+  const { role = 'web', redis: wantsRedis = false, stopsInTurn = 1, hint } = options;
   const config = configOrExit();
-  const logger = processLogger(config, strategy, 'web');
+  const logger = processLogger(config, strategy, role);
+  const redis = wantsRedis ? await resolveRedis(config, logger) : undefined;
   const smtp = await resolveSmtp(config, logger);
-  const running = await start({ config, logger, smtpUrl: smtp.url });
-  logger.info({ url: running.url }, `listening on ${running.url}  try: ${curlExample(running.url)}`);
+  const starting = start({ config, logger, smtpUrl: smtp.url, redisUrl: redis?.url });
   onShutdown(
     logger,
     async () => {
-      await running.close();
+      await (await starting).close();
       await smtp.close();
+      if (redis) await closeRedis(redis, config, logger);
     },
-    config.SHUTDOWN_TIMEOUT_MS,
+    config.SHUTDOWN_TIMEOUT_MS * stopsInTurn + (stopsInTurn > 1 ? 2_000 : 0),
   );
+  const running = await starting;
+  const pids = running.pids?.();
+  logger.info({ url: running.url, ...(redis && { redis: redis.url }), ...(pids && { pids }) }, `listening on ${running.url}  try: ${curlExample(running.url)}`);
+  if (hint) logger.info(hint(running));
+}
+
+/**
+ * Stops the Redis this process started, if it started one. That private Redis
+ * goes away with the process, and so do jobs still queued in it: say how many,
+ * rather than drop them silently. With REDIS_URL they wait for the next run.
+ */
+async function closeRedis(redis: RedisTarget, config: Config, logger: Logger): Promise<void> {
+  if (!config.REDIS_URL) {
+    const client = createRedis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+    client.on('error', () => {});
+    try {
+      const s = await new Queue({ redis: client, namespace: config.QUEUE_NAMESPACE }).stats();
+      const left = s.queued + s.delayed + s.working;
+      if (left > 0) {
+        logger.warn({ left }, `${left} accepted job(s) still queued in the private Redis are discarded with it: set REDIS_URL for a queue that outlives this process`);
+      }
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not count what the private Redis still holds');
+    } finally {
+      client.disconnect();
+    }
+  }
+  await redis.close();
 }

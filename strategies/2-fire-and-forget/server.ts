@@ -12,8 +12,9 @@ import { isMain, runStrategy, type Running, type StrategyContext } from '../../s
 import { mailerFromConfig } from '../../shared/mailer.ts';
 
 export async function start({ config, logger, smtpUrl }: StrategyContext): Promise<Running> {
-  // Pooled: a burst of requests would otherwise open one SMTP connection each.
-  const mailer = mailerFromConfig(config, smtpUrl, true);
+  // Pooled: a burst of requests would otherwise open one SMTP connection each;
+  // past 5 at once, sends wait in memory for a free connection.
+  const mailer = mailerFromConfig(config, smtpUrl, { pool: 5 });
   const counts = { sent: 0, failed: 0, pending: 0 };
   const inFlight = new Set<Promise<void>>();
 

@@ -10,53 +10,48 @@
 // Walkthrough: docs/walkthrough.md, "3. Cluster IPC".
 import type { Email } from '../../shared/email.ts';
 import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
-import { configOrExit, isMain } from '../../shared/main.ts';
-import { assertChildOfPrimary, exitAfterLastWord, loggerViaPrimary, toPrimary, type ClusterStats, type ToServer } from './protocol.ts';
+import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
+import { onShutdown } from '../../shared/shutdown.ts';
+import { superviseMe } from '../../shared/supervisor.ts';
+import { assertChildOfPrimary, STRATEGY, toPrimary, type ToServer } from './protocol.ts';
 
 export async function start(): Promise<void> {
   const config = configOrExit();
-  const logger = loggerViaPrimary(config);
+  const logger = processLogger(config, STRATEGY, 'server');
   // Requests waiting for the primary's answer, by a number of our own (tracking ids may repeat).
   const waiting = new Map<number, (answer: ToServer) => void>();
   let nextRef = 0;
 
-  function ask(message: (ref: number) => { type: 'email'; ref: number; email: Email } | { type: 'stats'; ref: number }) {
+  function ask(message: { type: 'email'; email: Email } | { type: 'stats' }) {
     return new Promise<ToServer>((resolve) => {
       const ref = ++nextRef;
       waiting.set(ref, resolve);
-      toPrimary(message(ref));
+      toPrimary({ ...message, ref });
     });
   }
 
   async function accept(email: Email): Promise<Reply> {
-    const answer = await ask((ref) => ({ type: 'email', ref, email }));
+    const answer = await ask({ type: 'email', email });
     if (answer.type === 'taken' && answer.accepted) return { status: 202, body: { id: email.id, status: 'accepted' } };
-    return {
-      status: 503,
-      body: { id: email.id, error: 'the worker is down and the primary cannot hold more emails: try again shortly' },
-      headers: { 'retry-after': '1' },
-    };
+    const error = 'the worker is down and the primary cannot hold more emails: try again shortly';
+    return { status: 503, body: { id: email.id, error }, headers: { 'retry-after': '1' } };
   }
 
-  async function stats(): Promise<ClusterStats | undefined> {
-    const answer = await ask((ref) => ({ type: 'stats', ref }));
+  async function stats() {
+    const answer = await ask({ type: 'stats' });
     return answer.type === 'stats' ? answer.stats : undefined;
   }
 
   const http = await startHttp({ accept, stats }, httpOptions(config, logger));
-
-  // Stop intake; requests in flight still get the primary's answer, then we go.
-  const stop = () => void http.close().then(() => exitAfterLastWord(0, 'server stopped'));
-  process.on('message', (message: ToServer) => {
-    if (message.type === 'stop') return stop();
-    waiting.get(message.ref)?.(message);
-    waiting.delete(message.ref);
+  // The primary's answers. Its "stop" is superviseMe's: a SIGTERM to ourselves.
+  process.on('message', (answer: ToServer) => {
+    waiting.get(answer.ref)?.(answer);
+    waiting.delete(answer.ref);
   });
-  // SIGTERM to this pid alone is a graceful restart (the primary re-forks us).
-  // Ctrl-C reaches every process of the terminal: the primary decides then.
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', () => {});
-  toPrimary({ type: 'ready', url: http.url, port: http.port });
+  // SIGTERM to this pid alone is a graceful restart: requests in flight still
+  // get the primary's answer, then we exit and the primary forks a new server.
+  onShutdown(logger, () => http.close(), config.SHUTDOWN_TIMEOUT_MS);
+  superviseMe().ready({ url: http.url });
 }
 
 if (isMain(import.meta.url)) {

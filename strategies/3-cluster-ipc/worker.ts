@@ -5,37 +5,25 @@
 // When the response returns: long before this process sees the email.
 // What a crash loses: everything in its memory - queued, being sent, waiting
 //   for a retry. The primary knows how many and says so ("worker died: N
-//   emails lost"); it does not replay them (see the README for why not).
+//   emails lost"); it does not replay them (see the walkthrough for why not).
 // Walkthrough: docs/walkthrough.md, "3. Cluster IPC".
 import type { Email } from '../../shared/email.ts';
-import { configOrExit, isMain } from '../../shared/main.ts';
-import { createMailer, isPermanentFailure } from '../../shared/mailer.ts';
-import { assertChildOfPrimary, exitAfterLastWord, loggerViaPrimary, toPrimary, type ToWorker } from './protocol.ts';
+import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
+import { isPermanentFailure, mailerFromConfig } from '../../shared/mailer.ts';
+import { assertChildOfPrimary, exitWhenWritten, STRATEGY, toPrimary, type ToWorker } from './protocol.ts';
 
-interface Job {
-  /** The primary's number for this hand-over (tracking ids may repeat). */
-  job: number;
-  email: Email;
-  attempts: number;
-}
+/** `job`: the primary's number for this hand-over (tracking ids may repeat). */
+type Job = { job: number; email: Email; attempts: number };
 
 // A provider down for longer than this needs a person, not a longer sleep.
 const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
 
 export async function start(): Promise<void> {
   const config = configOrExit();
-  const logger = loggerViaPrimary(config);
+  const logger = processLogger(config, STRATEGY, 'worker');
   if (!config.SMTP_URL) throw new Error('SMTP_URL is set by the primary');
   const concurrency = config.WORKER_CONCURRENCY;
-  // Pooled: one open SMTP connection per concurrent send instead of one per email.
-  const mailer = createMailer({
-    smtpUrl: config.SMTP_URL,
-    from: config.MAIL_FROM,
-    timeoutMs: config.SMTP_TIMEOUT_MS,
-    allowRemote: config.SMTP_ALLOW_REMOTE,
-    pool: true,
-    maxConnections: concurrency,
-  });
+  const mailer = mailerFromConfig(config, config.SMTP_URL, { pool: concurrency });
   const queue: Job[] = [];
   const retrying = new Set<NodeJS.Timeout>();
   let inFlight = 0;
@@ -50,7 +38,8 @@ export async function start(): Promise<void> {
     while (inFlight < concurrency && queue.length > 0) void attempt(queue.shift()!);
     if (draining && inFlight === 0 && queue.length === 0 && retrying.size === 0) {
       mailer.close();
-      exitAfterLastWord(0, 'worker drained');
+      logger.info('worker drained');
+      exitWhenWritten(0);
     }
   }
 
@@ -82,19 +71,13 @@ export async function start(): Promise<void> {
     pump();
   }
 
-  function drain(): void {
-    if (draining) return;
-    draining = true;
-    logger.info(load(), 'draining: finishing what is in memory');
-    pump();
-  }
-
   process.on('message', (message: ToWorker) => {
-    if (message.type === 'email') {
-      queue.push({ job: message.job, email: message.email, attempts: 0 });
-      pump();
-    } else if (message.type === 'load?') toPrimary({ type: 'load', ref: message.ref, ...load() });
-    else drain();
+    if (message.type === 'email') queue.push({ job: message.job, email: message.email, attempts: 0 });
+    else if (!draining) {
+      draining = true;
+      logger.info(load(), 'draining: finishing what is in memory');
+    }
+    pump();
   });
   // SIGTERM to this pid alone is a graceful restart: the primary stops handing
   // us emails and answers "drain" (after any still on their way), we finish,

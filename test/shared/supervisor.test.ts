@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { restartBackoff } from '../../strategies/3-cluster-ipc/main.ts';
+import { restartBackoff } from '../../shared/supervisor.ts';
 
-describe('strategy 3: restart backoff', () => {
+describe('the supervisor restart backoff', () => {
   it('doubles the wait with each crash in a row, up to the maximum', () => {
     const backoff = restartBackoff(100, 1_000, 10_000);
     const delays = [];
