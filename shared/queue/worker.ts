@@ -82,9 +82,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.slots = options.concurrency ?? defaults.concurrency;
     this.jobs = new Map(Object.entries(options.jobs).map(([k, v]) => [k, typeof v === 'function' ? v : v.perform]));
     const statusTtlMs = options.statusTtlMs ?? defaults.statusTtlMs;
+    // What the three parts share: one client, one key layout, one error event.
+    const parts = { redis: options.redis, keys: this.keys, onError: (err: Error) => this.emit('error', err) };
     this.heartbeat = new Heartbeat({
-      redis: options.redis,
-      keys: this.keys,
+      ...parts,
       name: this.name,
       queues: this.queues,
       intervalMs: options.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs,
@@ -93,22 +94,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.emit('error', new Error(`worker ${this.name} was declared dead and its jobs handed back; dropping what it held`));
         this.fetcher.lost();
       },
-      onError: (err) => this.emit('error', err),
     });
     this.acks = new AckBatcher({
-      redis: options.redis,
-      keys: this.keys,
+      ...parts,
       worker: this.name,
       queues: this.queues.join(','),
       statusTtlMs,
       isRunning: (job) => this.running.has(job),
       isIdle: () => this.running.size === 0,
       onAcked: (d) => this.emit('success', d.job, d.result, d.durationMs),
-      onError: (err) => this.emit('error', err),
     });
     this.fetcher = new Fetcher({
-      redis: options.redis,
-      keys: this.keys,
+      ...parts,
       worker: this.name,
       queues: this.queues,
       prefetch: options.prefetch ?? defaults.prefetch,
@@ -116,7 +113,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       capacity: () => (this.state === 'running' ? this.slots - this.running.size : 0),
       held: () => [...[...this.running].map((j) => j.payload), ...this.acks.payloads()],
       onReserved: () => this.pump(),
-      onError: (err) => this.emit('error', err),
     });
   }
 

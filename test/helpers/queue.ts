@@ -3,6 +3,8 @@
 // bounded timeout (never a fixed sleep).
 import type { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeEach } from 'vitest';
+import { Queue } from '../../shared/queue/index.ts';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
 
 export interface TestRedis {
@@ -28,6 +30,36 @@ export async function testRedis(): Promise<TestRedis> {
       await server.stop();
     },
   };
+}
+
+export interface QueueTestbed extends TestRedis {
+  /** The tests' own client, and a Queue on it. */
+  redis: Redis;
+  queue: Queue;
+  /** Stops something (a worker, a scheduler, a node-resque client) when the current test ends, pass or fail; the last registered stops first. */
+  afterTest(stop: () => Promise<unknown>): void;
+}
+
+/**
+ * The set-up every queue test file shares, called once at its top level:
+ *   const { redis, queue, afterTest } = await queueTestbed();
+ * One private redis-server for the file, emptied before each test; what a test
+ * registered with afterTest is stopped after it; everything is closed after
+ * the file's last test.
+ */
+export async function queueTestbed(): Promise<QueueTestbed> {
+  const t = await testRedis();
+  const redis = t.client();
+  const queue = new Queue({ redis });
+  const stops: (() => Promise<unknown>)[] = [];
+  beforeEach(async () => {
+    await redis.flushall();
+  });
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+  afterAll(() => t.close());
+  return { ...t, redis, queue, afterTest: (stop) => void stops.push(stop) };
 }
 
 /** Resolves with the arguments of the next matching event; rejects after timeoutMs. */

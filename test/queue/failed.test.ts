@@ -1,20 +1,14 @@
 // Failed entries are acted on by their exact stored bytes: Lua's cjson writes
 // JSON differently from JavaScript (it escapes "/" and writes [] as {}), so a
 // record parsed and re-encoded may no longer match the list entry.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Queue } from '../../shared/queue/index.ts';
-import { testRedis, type TestRedis } from '../helpers/queue.ts';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { queueTestbed } from '../helpers/queue.ts';
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await testRedis();
-});
-afterAll(async () => {
-  await redis.close();
-});
+const { redis, queue } = await queueTestbed();
 
 // What a Lua script stores: the same record, encoded by cjson inside Redis.
-async function failedByLua(client: ReturnType<TestRedis['client']>, key: string): Promise<string> {
+async function failedByLua(client: Redis, key: string): Promise<string> {
   const record = {
     worker: 'host:1-ab',
     queue: 'emailQueue',
@@ -31,9 +25,7 @@ async function failedByLua(client: ReturnType<TestRedis['client']>, key: string)
 
 describe('failed entries written by Lua', () => {
   it('are not matched by a re-encoded record, but are retried and removed by their stored string', async () => {
-    const client = redis.client();
-    const queue = new Queue({ redis: client });
-    const stored = await failedByLua(client, queue.keys.failed);
+    const stored = await failedByLua(redis, queue.keys.failed);
     expect(stored).toContain('a\\/b'); // cjson's escaping: the reason this test exists
     expect(await queue.retryFailed(JSON.parse(stored))).toBe(false);
 
@@ -42,8 +34,18 @@ describe('failed entries written by Lua', () => {
     expect(await queue.length('emailQueue')).toBe(1);
     expect(await queue.status('lua-1')).toMatchObject({ state: 'queued', attempts: 0 });
 
-    const another = await failedByLua(client, queue.keys.failed);
+    const another = await failedByLua(redis, queue.keys.failed);
     expect(await queue.removeFailed(another)).toBe(true);
     expect(await queue.failedCount()).toBe(0);
+  });
+});
+
+describe('clearing the failed list', () => {
+  it('removeAllFailed empties it in one step and says how many records it held', async () => {
+    await failedByLua(redis, queue.keys.failed);
+    await failedByLua(redis, queue.keys.failed);
+    expect(await queue.removeAllFailed()).toBe(2);
+    expect(await queue.failedCount()).toBe(0);
+    expect(await queue.removeAllFailed()).toBe(0);
   });
 });

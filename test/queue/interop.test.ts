@@ -3,47 +3,43 @@
 // node-resque's Queue enqueues our Worker performs; node-resque's Queue reads
 // our queue lengths, failed jobs and workers. This is what "resque data
 // layout" buys: the two libraries can share a Redis during a migration.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import * as NR from 'node-resque';
-import { Queue, Scheduler, Worker, type Job } from '../../shared/queue/index.ts';
-import { nextEvent, testRedis, until, type TestRedis } from '../helpers/queue.ts';
+import { Scheduler, Worker, type Jobs, type Job, type WorkerOptions } from '../../shared/queue/index.ts';
+import { nextEvent, queueTestbed, until } from '../helpers/queue.ts';
 
-let t: TestRedis;
-let redis: Redis;
-let queue: Queue;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-const connection = () => ({ host: '127.0.0.1', port: t.server.port, namespace: 'resque' });
+const { redis, queue, server, client, afterTest } = await queueTestbed();
+const connection = { host: '127.0.0.1', port: server.port, namespace: 'resque' };
 
 async function resqueQueue(): Promise<NR.Queue> {
-  const q = new NR.Queue({ connection: connection() });
+  const q = new NR.Queue({ connection });
   q.on('error', () => {});
   await q.connect();
-  cleanups.push(() => q.end());
+  afterTest(() => q.end());
   return q;
 }
 
-beforeAll(async () => {
-  t = await testRedis();
-  redis = t.client();
-  queue = new Queue({ redis });
-});
-afterAll(() => t.close());
-beforeEach(() => redis.flushall().then(() => undefined));
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+/** A node-resque Worker on the emails queue, connected (start it when the test is ready). */
+async function resqueWorker(jobs: NR.Jobs): Promise<NR.Worker> {
+  const worker = new NR.Worker({ connection, queues: ['emails'], timeout: 20 }, jobs);
+  worker.on('error', () => {});
+  await worker.connect();
+  afterTest(() => worker.end());
+  return worker;
+}
+
+/** Our Worker on the emails queue. */
+function ourWorker(jobs: Jobs, options: Partial<WorkerOptions> = {}): Worker {
+  const w = new Worker({ redis, queues: ['emails'], jobs, ...options });
+  w.on('error', () => {});
+  afterTest(() => w.stop(500));
+  return w;
+}
 
 describe('ours -> node-resque', () => {
   it('a job enqueued by our Queue is performed by a node-resque Worker, with its arguments', async () => {
     const performed: unknown[][] = [];
-    const worker = new NR.Worker({ connection: connection(), queues: ['emails'], timeout: 20 }, {
-      sendEmail: { perform: async (...args: unknown[]) => void performed.push(args) },
-    });
-    worker.on('error', () => {});
-    await worker.connect();
-    cleanups.push(() => worker.end());
+    const worker = await resqueWorker({ sendEmail: { perform: async (...args: unknown[]) => void performed.push(args) } });
     const done = nextEvent(worker, 'success', 10_000);
     await worker.start();
     await queue.enqueue('emails', 'sendEmail', [{ to: 'a@example.com' }, 2]);
@@ -53,10 +49,10 @@ describe('ours -> node-resque', () => {
   });
 
   it("our delayed job is moved by node-resque's Scheduler (same delayed layout)", async () => {
-    const scheduler = new NR.Scheduler({ connection: connection(), timeout: 50 });
+    const scheduler = new NR.Scheduler({ connection, timeout: 50 });
     scheduler.on('error', () => {});
     await scheduler.connect();
-    cleanups.push(() => scheduler.end());
+    afterTest(() => scheduler.end());
     await scheduler.start();
     await queue.enqueueIn(200, 'emails', 'sendEmail', ['later']);
     const nrQueue = await resqueQueue();
@@ -68,9 +64,7 @@ describe('ours -> node-resque', () => {
 describe('node-resque -> ours', () => {
   it("a job enqueued by node-resque's Queue is performed by our Worker", async () => {
     const nrQueue = await resqueQueue();
-    const w = new Worker({ redis, queues: ['emails'], jobs: { sendEmail: (email: unknown, n: unknown) => ({ email, n }) } });
-    w.on('error', () => {});
-    cleanups.push(() => w.stop(500));
+    const w = ourWorker({ sendEmail: (email: unknown, n: unknown) => ({ email, n }) });
     const done = nextEvent<[Job, unknown]>(w, 'success', 10_000);
     await w.start();
     await nrQueue.enqueue('emails', 'sendEmail', [{ to: 'b@example.com' }, 3]);
@@ -81,12 +75,10 @@ describe('node-resque -> ours', () => {
 
   it("node-resque's delayed job is moved by our Scheduler and performed by our Worker", async () => {
     const nrQueue = await resqueQueue();
-    const w = new Worker({ redis, queues: ['emails'], jobs: { sendEmail: () => 'ok' } });
-    w.on('error', () => {});
-    cleanups.push(() => w.stop(500));
-    const s = new Scheduler({ redis: t.client() });
+    const w = ourWorker({ sendEmail: () => 'ok' });
+    const s = new Scheduler({ redis: client() });
     s.on('error', () => {});
-    cleanups.push(() => s.stop());
+    afterTest(() => s.stop());
     const done = nextEvent(w, 'success', 10_000);
     await w.start();
     await s.start();
@@ -99,9 +91,7 @@ describe('node-resque -> ours', () => {
 describe('node-resque reads what we write', () => {
   it('queue lengths, our workers and what they are working on', async () => {
     let release!: () => void;
-    const w = new Worker({ redis, queues: ['emails'], name: 'host-a:4242', jobs: { slow: () => new Promise<void>((r) => (release = r)) } });
-    w.on('error', () => {});
-    cleanups.push(() => w.stop(500));
+    const w = ourWorker({ slow: () => new Promise<void>((r) => (release = r)) }, { name: 'host-a:4242' });
     await queue.enqueueMany('emails', 'slow', [[1], [2], [3]]);
     const started = nextEvent(w, 'job');
     await w.start();
@@ -119,9 +109,7 @@ describe('node-resque reads what we write', () => {
   });
 
   it('our failed jobs: listed, counted, removed and retried by node-resque', async () => {
-    const w = new Worker({ redis, queues: ['emails'], maxAttempts: 1, jobs: { boom: () => Promise.reject(new RangeError('out of range')) } });
-    w.on('error', () => {});
-    cleanups.push(() => w.stop(500));
+    const w = ourWorker({ boom: () => Promise.reject(new RangeError('out of range')) }, { maxAttempts: 1 });
     const failures = new Promise<void>((resolve) => {
       let n = 0;
       w.on('failure', () => ++n === 2 && resolve());
@@ -142,12 +130,7 @@ describe('node-resque reads what we write', () => {
   });
 
   it('and we read theirs: a node-resque failure shows in our failed() and stats()', async () => {
-    const worker = new NR.Worker({ connection: connection(), queues: ['emails'], timeout: 20 }, {
-      boom: { perform: async () => { throw new Error('node-resque failure'); } },
-    });
-    worker.on('error', () => {});
-    await worker.connect();
-    cleanups.push(() => worker.end());
+    const worker = await resqueWorker({ boom: { perform: async () => { throw new Error('node-resque failure'); } } });
     const failed = nextEvent(worker, 'failure', 10_000);
     await worker.start();
     const nrQueue = await resqueQueue();

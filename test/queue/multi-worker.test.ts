@@ -4,31 +4,27 @@
 // its job, holds two Redis connections however many processors it runs, and
 // drains on stop() like the plain Worker. Crashes and signals are in
 // strategy-5-multi-worker.test.ts, against real processes.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { createRedis } from '../../shared/redis.ts';
-import { MultiWorker, Queue, Scheduler, type MultiWorkerAction, type MultiWorkerOptions, type MultiWorkerStatus } from '../../shared/queue/index.ts';
+import { MultiWorker, Scheduler, type MultiWorkerAction, type MultiWorkerOptions, type MultiWorkerStatus } from '../../shared/queue/index.ts';
 import { busyWait } from '../../strategies/5-multi-worker/demo-jobs.ts';
-import { eventually, testRedis, type TestRedis } from '../helpers/queue.ts';
+import { eventually, queueTestbed } from '../helpers/queue.ts';
 
-let t: TestRedis;
-let redis: Redis;
-let queue: Queue;
-const stops: (() => Promise<unknown>)[] = [];
+const { redis, queue, server, client, afterTest } = await queueTestbed();
 
 /** A MultiWorker on its own named connection (so the test can count its connections), every action recorded. */
 function multiWorker(jobs: MultiWorkerOptions['jobs'], options: Partial<MultiWorkerOptions> = {}) {
-  const client = createRedis(t.server.url, { connectionName: 'multiworker-under-test' });
-  const mw = new MultiWorker({ redis: client, queues: ['q'], jobs, minTaskProcessors: 1, maxTaskProcessors: 20, checkTimeout: 100, ...options });
+  const own = createRedis(server.url, { connectionName: 'multiworker-under-test' });
+  const mw = new MultiWorker({ redis: own, queues: ['q'], jobs, minTaskProcessors: 1, maxTaskProcessors: 20, checkTimeout: 100, ...options });
   const actions: MultiWorkerAction[] = [];
   const errors: Error[] = [];
   mw.on('multiWorkerAction', (a) => actions.push(a));
   mw.on('error', (err) => errors.push(err));
-  stops.push(async () => {
+  afterTest(async () => {
     await mw.stop(1000);
-    client.disconnect();
+    own.disconnect();
   });
-  return { mw, actions, errors, client };
+  return { mw, actions, errors };
 }
 
 /** Resolves once `count` jobs succeeded; rejects on the first failure or retry. */
@@ -50,17 +46,6 @@ function allSucceeded(mw: MultiWorker, count: number, timeoutMs: number): Promis
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-beforeAll(async () => {
-  t = await testRedis();
-  redis = t.client();
-  queue = new Queue({ redis });
-});
-afterAll(() => t.close());
-beforeEach(() => redis.flushall().then(() => undefined));
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
 
 describe('jobs that wait on I/O', () => {
   it('processors rise from 1 towards the max, every job runs exactly once, over two Redis connections', async () => {
@@ -120,11 +105,11 @@ describe('jobs that hog the CPU', () => {
     await queue.enqueueMany('q', 'hog', Array.from({ length: 6 }, () => [JOB_MS]));
     const { mw, actions, errors } = multiWorker({ hog: (ms: number) => busyWait(ms) });
     // A scheduler watching for dead workers, as every worker process runs one.
-    const scheduler = new Scheduler({ redis: t.client() });
+    const scheduler = new Scheduler({ redis: client() });
     const recovered: unknown[] = [];
     scheduler.on('recovered', (r) => recovered.push(r));
     scheduler.on('error', () => {});
-    stops.push(() => scheduler.stop());
+    afterTest(() => scheduler.stop());
     const heartbeatLeft: number[] = [];
     mw.on('success', () => {
       // Between two jobs: how long would Redis still trust this worker?

@@ -2,43 +2,27 @@
 // on time, retries with backoff then the failed list, a worker SIGKILLed
 // mid-job (recovered within seconds, in order), leader election, a Redis
 // restart, and a worker declared dead while it was alive.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { backoffMs, Queue, Scheduler, Worker, type Job, type Jobs, type Recovery, type WorkerOptions } from '../../shared/queue/index.ts';
-import { nextEvent, testRedis, until, type TestRedis } from '../helpers/queue.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backoffMs, Scheduler, Worker, type Job, type Jobs, type Recovery, type WorkerOptions } from '../../shared/queue/index.ts';
+import { nextEvent, queueTestbed, until } from '../helpers/queue.ts';
 import { killAll, spawnEntry } from '../helpers/spawn.ts';
 
-let t: TestRedis;
-let redis: Redis;
-let queue: Queue;
-const stops: (() => Promise<unknown>)[] = [];
+const { redis, queue, server, client, afterTest } = await queueTestbed();
+// Registered after the testbed's, so it runs first: the spawned workers go before their Redis.
+afterAll(() => killAll());
 
 function worker(jobs: Jobs, options: Partial<WorkerOptions> = {}): Worker {
   const w = new Worker({ redis, queues: ['q'], jobs, ...options });
   w.on('error', () => {}); // asserted where it matters
-  stops.push(() => w.stop(500));
+  afterTest(() => w.stop(500));
   return w;
 }
 function scheduler(): Scheduler {
-  const s = new Scheduler({ redis: t.client() });
+  const s = new Scheduler({ redis: client() });
   s.on('error', () => {});
-  stops.push(() => s.stop());
+  afterTest(() => s.stop());
   return s;
 }
-
-beforeAll(async () => {
-  t = await testRedis();
-  redis = t.client();
-  queue = new Queue({ redis });
-});
-afterAll(async () => {
-  killAll();
-  await t.close();
-});
-beforeEach(() => redis.flushall().then(() => undefined));
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
 
 describe('delayed jobs', () => {
   it('run at their second, not before, and within 1 s of it', async () => {
@@ -136,7 +120,7 @@ describe('retries', () => {
 describe('a worker killed with SIGKILL mid-job', () => {
   it('is found dead by its heartbeat and its jobs go back to the head of the queue, in order, within seconds', async () => {
     const ids = await queue.enqueueMany('q', 'work', [[1], [2], [3]]);
-    const dying = spawnEntry('test/fixtures/queue-worker.ts', { REDIS_URL: t.server.url, HANG: '1', PREFETCH: '2', SCHEDULER: 'off' });
+    const dying = spawnEntry('test/fixtures/queue-worker.ts', { REDIS_URL: server.url, HANG: '1', PREFETCH: '2', SCHEDULER: 'off' });
     const { name } = (await dying.waitForLog((l) => l.msg === 'worker ready')) as unknown as { name: string };
     await dying.waitForLog((l) => l.msg === 'job started');
     await until(async () => (await redis.llen(`resque:processing:${name}`)) === 3, 10_000, 'the worker to hold 3 jobs');
@@ -194,7 +178,7 @@ describe('Redis restarts', () => {
     const slow = await queue.enqueue('q', 'slow');
     await started;
 
-    await t.server.restart(); // SIGTERM: the append-only file keeps every acknowledged write
+    await server.restart(); // SIGTERM: the append-only file keeps every acknowledged write
     const slowDone = nextEvent<[Job]>(w, 'success', 20_000);
     release();
     expect((await slowDone)[0].id).toBe(slow);
@@ -219,7 +203,7 @@ describe('dropped connections', () => {
     await w.start();
     await half;
     // Every client connection but this one drops: commands in flight may have run with their replies lost.
-    await t.client().call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await client().call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     await until(async () => (await redis.get('resque:stat:processed')) === String(total), 20_000, 'every job acked');
     expect(performed.size).toBe(total);
     expect([...performed.values()].every((n) => n === 1)).toBe(true);

@@ -1,33 +1,18 @@
 // The queue library's core against a real private Redis: the resque layout it
 // writes, reliable fetch, acks, priorities, pickup latency, poison payloads,
 // concurrency and prefetch, graceful stop, status and stats.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { Queue, Worker, type Job, type Jobs, type WorkerOptions } from '../../shared/queue/index.ts';
-import { nextEvent, testRedis, until, type TestRedis } from '../helpers/queue.ts';
+import { describe, expect, it } from 'vitest';
+import { Worker, type Job, type Jobs, type WorkerOptions } from '../../shared/queue/index.ts';
+import { nextEvent, queueTestbed, until } from '../helpers/queue.ts';
 
-let t: TestRedis;
-let redis: Redis;
-let queue: Queue;
-const workers: Worker[] = [];
+const { redis, queue, afterTest } = await queueTestbed();
 
 function worker(jobs: Jobs, options: Partial<WorkerOptions> = {}): Worker {
   const w = new Worker({ redis, queues: ['q'], jobs, ...options });
   w.on('error', (err) => console.error('worker error', err));
-  workers.push(w);
+  afterTest(() => w.stop(500));
   return w;
 }
-
-beforeAll(async () => {
-  t = await testRedis();
-  redis = t.client();
-  queue = new Queue({ redis });
-});
-afterAll(() => t.close());
-beforeEach(() => redis.flushall().then(() => undefined));
-afterEach(async () => {
-  for (const w of workers.splice(0)) await w.stop(500);
-});
 
 describe('enqueue: the resque data layout', () => {
   it('pushes {"class","queue","args",...} JSON, registers the queue and returns the job id', async () => {
