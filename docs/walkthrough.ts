@@ -19,10 +19,10 @@ import readline from 'node:readline';
 import { settings } from '../shared/config.ts';
 import { Queue } from '../shared/queue/index.ts';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../shared/redis.ts';
+import { ROOT } from '../shared/root.ts';
 import { startSink, type Sink } from '../shared/smtp-sink.ts';
 import { DEMO_QUEUE } from '../strategies/5-multi-worker/demo-jobs.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 /** Any single wait of the tour; the happy path needs a fraction of it, a loaded machine more. */
 const PATIENCE_MS = 30_000;
 

@@ -6,8 +6,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { settings } from '../../shared/config.ts';
+import { ROOT } from '../../shared/root.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const doc = readFileSync(path.join(ROOT, 'docs/walkthrough.md'), 'utf8');
 const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 const headings = new Set([...doc.matchAll(/^## (.+)$/gm)].map((m) => m[1]!));
