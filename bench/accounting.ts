@@ -19,26 +19,8 @@
 import type { LoadRecord } from './load.ts';
 import { percentile } from './numbers.ts';
 import type { LedgerEntry } from './sink.ts';
+import type { Delivery } from './types.ts';
 
-export interface Delivery {
-  accepted: number;
-  delivered: number;
-  /** Accepted, not delivered, and reported failed by the strategy (failedIds; absent in results written before it was counted). */
-  failed?: number;
-  lost: number;
-  unfinished: number;
-  duplicates: number;
-  deliveredWithout2xx: number;
-  /** Delivered without a 2xx, and in flight at the moment of the kill (crash pass only). */
-  cutByCrash: number;
-  /** Distinct emails delivered per second, from the start of the load to the last first delivery. */
-  emailsPerSec: number;
-  /** Sink acceptance minus client acceptance, for delivered ids; negative when the sink had it first (strategy 1). */
-  endToEndMs: { p50: number; p99: number; max: number } | null;
-  /** A few ids accepted and not delivered, for looking them up in the logs. */
-  notDeliveredSample: string[];
-  duplicatedSample: string[];
-}
 
 const SAMPLE = 10;
 

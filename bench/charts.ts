@@ -4,6 +4,7 @@
 //   latency-vs-sink.svg   p50 response time against sink latency (log scale)
 //   throughput.svg        req/s as a share of the baseline, median and range
 //   crash.svg             lost, duplicated and unfinished emails after SIGKILL
+import { escapeXml as esc, svgDocument } from '../shared/svg.ts';
 
 const COLORS: Record<string, string> = {
   '0-baseline': '#7f7f7f',
@@ -14,23 +15,7 @@ const COLORS: Record<string, string> = {
   '5-multi-worker': '#2ca02c',
 };
 const colorOf = (name: string) => COLORS[name] ?? '#17becf';
-const FONT = 'font-family="system-ui, -apple-system, Segoe UI, sans-serif"';
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (n: number) => (Math.round(n * 10) / 10).toString();
-
-function frame(width: number, height: number, title: string, desc: string, body: string[]): string {
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" ${FONT} font-size="12">`,
-    `<title>${esc(title)}</title>`,
-    `<desc>${esc(desc)}</desc>`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="16" y="24" font-size="15" font-weight="600" fill="#222">${esc(title)}</text>`,
-    ...body,
-    '</svg>',
-    '',
-  ].join('\n');
-}
 
 export interface LatencySeries {
   target: string;
@@ -83,7 +68,7 @@ export function latencyChart(series: LatencySeries[], caption: string): string {
   });
   body.push(`<text x="16" y="40" fill="#666">${esc(caption)}</text>`);
   const desc = series.map((s) => `${s.target}: ${s.points.map(([x, y]) => `${y} ms at ${x} ms`).join(', ')}`).join('; ');
-  return frame(width, height, 'Response time vs SMTP latency', desc, body);
+  return svgDocument({ width, height, title: 'Response time vs SMTP latency', desc }, body);
 }
 
 export interface RatioBar {
@@ -129,7 +114,7 @@ export function throughputChart(bars: RatioBar[], goal: number, caption: string)
   body.push(`<line x1="${bx}" x2="${bx}" y1="${top - 6}" y2="${top + bars.length * rowH}" stroke="#7f7f7f" stroke-width="1.5"/>`);
   body.push(`<text x="${bx}" y="${top - 10}" text-anchor="middle" fill="#7f7f7f">baseline</text>`);
   body.push(`<text x="${left + plotW / 2}" y="${height - 12}" text-anchor="middle" fill="#333">req/s as a share of the baseline in the same round (bar: median, whisker: min-max)</text>`);
-  return frame(width, height, 'Throughput vs the bare baseline', bars.map((b) => `${b.target}: ${b.label}`).join('; '), body);
+  return svgDocument({ width, height, title: 'Throughput vs the bare baseline', desc: bars.map((b) => `${b.target}: ${b.label}`).join('; ') }, body);
 }
 
 export interface CrashBars {
@@ -176,5 +161,5 @@ export function crashChart(rows: CrashBars[], caption: string): string {
     body.push(`<line x1="${left}" x2="${left}" y1="${y}" y2="${y + rowH - 6}" stroke="#999"/>`);
   });
   const desc = rows.map((r) => `${r.target}: ${r.accepted} accepted, ${r.lost} lost, ${r.duplicates} duplicated, ${r.unfinished} unfinished`).join('; ');
-  return frame(width, height, 'What a SIGKILL costs', desc, body);
+  return svgDocument({ width, height, title: 'What a SIGKILL costs', desc }, body);
 }

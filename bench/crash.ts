@@ -12,21 +12,8 @@
 import { readPending } from './drain.ts';
 import { spawnReady, type TargetRun } from './launch.ts';
 import { isAlive, signalGroup, type LogLine } from './processes.ts';
-import type { CrashTarget } from './targets.ts';
+import type { CrashOutcome } from './types.ts';
 
-export interface CrashOutcome {
-  kind: CrashTarget;
-  killedPid: number;
-  /** ms after the start of the load. */
-  atMs: number;
-  /** The process that took over (the new server, or the new worker child). */
-  restartedPid: number | null;
-  /** From the kill until the replacement was ready. */
-  restartMs: number | null;
-  /** The killed pid no longer exists. */
-  killedIsGone: boolean;
-  error?: string;
-}
 
 const RESTART_TIMEOUT_MS = 60_000;
 

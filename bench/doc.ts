@@ -1,50 +1,65 @@
-// npm run bench:doc: puts the newest benchmark runs into the README. It
-// redraws each run's report and charts from its JSON, then rewrites only what
-// lies between the README's markers (the prose around them is written by
-// hand): the newest run with load, sweep or crash figures between the
-// bench:results markers, the newest faults run (npm run bench -- --faults)
-// between the bench:faults markers. Run it after `npm run bench` and commit both.
+// npm run bench:doc: puts the newest benchmark runs into the docs. It redraws
+// each run's report and charts from its JSON, then rewrites only what lies
+// between the markers (the prose around them is written by hand):
+//
+//   docs/benchmark.md  bench:results  the newest run with load, sweep or crash
+//                                     figures: its table, notes and charts
+//                      bench:faults   the newest faults run (npm run bench -- --faults)
+//   README.md          bench:summary  that same newest run, short: its table
+//                                     and the throughput chart, linking to the rest
+//
+// Links in a block are relative to the file it goes in. --check rewrites
+// nothing and fails when either file is out of date. Run it after `npm run
+// bench` and commit the docs with the results.
 //
 //   npm run bench:doc [-- <results.json>] [--check]
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMain } from '../shared/main.ts';
-import { machineLine } from './machine.ts';
-import type { BenchResult } from './orchestrator.ts';
+import { ROOT } from '../shared/root.ts';
 import { faultsMatrix } from './faults-report.ts';
-import { CHART_FILES, charts, commandLine, markdownTable, readmeTable } from './report.ts';
-import { ROOT } from './targets.ts';
+import { machineLine } from './machine.ts';
+import { parseOptions } from './options.ts';
+import { CHART_FILES, charts, commandLine, readmeTable } from './report.ts';
+import { markdownTable } from './tables.ts';
+import type { BenchResult } from './types.ts';
 import { newestResult, writeReport } from './write.ts';
 
 export const START = '<!-- bench:results -->';
 export const END = '<!-- /bench:results -->';
 export const FAULTS_START = '<!-- bench:faults -->';
 export const FAULTS_END = '<!-- /bench:faults -->';
-const README = path.join(ROOT, 'README.md');
+export const SUMMARY_START = '<!-- bench:summary -->';
+export const SUMMARY_END = '<!-- /bench:summary -->';
+export const README = path.join(ROOT, 'README.md');
+export const BENCHMARK_DOC = path.join(ROOT, 'docs/benchmark.md');
 
-/** The generated block, markers excluded; links are relative to the README. */
-export function resultsBlock(result: BenchResult, folder: string, chartFiles: string[]): string {
-  const rel = (f: string) => path.relative(ROOT, path.join(folder, f)).split(path.sep).join('/');
-  const when = result.startedAt.slice(0, 10);
+/** A file of the run's folder as a link from `doc`. */
+const linkTo = (doc: string, folder: string, file: string) => path.relative(path.dirname(doc), path.join(folder, file)).split(path.sep).join('/');
+const notesOf = (result: BenchResult) => [...result.notes.map((n) => `- ${n}`), ...(result.notes.length > 0 ? [''] : [])];
+
+/** docs/benchmark.md's Results block, markers excluded. */
+export function resultsBlock(result: BenchResult, folder: string, chartFiles: string[], doc = BENCHMARK_DOC): string {
+  const rel = (f: string) => linkTo(doc, folder, f);
   const images = Object.values(CHART_FILES)
     .filter((f) => chartFiles.includes(f))
     .map((f) => `![${f.replace(/\.svg$/, '')}](${rel(f)})`);
+  const report = path.relative(ROOT, path.join(folder, 'report.md')).split(path.sep).join('/');
   return [
-    `Newest run, ${when}: \`${commandLine(result.settings)}\` (${result.durationS} s)  `,
+    `Newest run, ${result.startedAt.slice(0, 10)}: \`${commandLine(result.settings)}\` (${result.durationS} s)  `,
     `Machine: ${machineLine(result.machine)}`,
     '',
     readmeTable(result),
     '',
-    ...result.notes.map((n) => `- ${n}`),
-    ...(result.notes.length > 0 ? [''] : []),
+    ...notesOf(result),
     ...images.flatMap((i) => [i, '']),
-    `Every figure, the latency and delivery tables and the lessons checked one by one: [${rel('report.md')}](${rel('report.md')}).`,
+    `Every figure, the latency and delivery tables and the lessons checked one by one: [${report}](${rel('report.md')}).`,
   ].join('\n');
 }
 
-/** The generated faults block, markers excluded. */
-export function faultsBlock(result: BenchResult, folder: string): string {
-  const rel = (f: string) => path.relative(ROOT, path.join(folder, f)).split(path.sep).join('/');
+/** docs/benchmark.md's Faults block, markers excluded. */
+export function faultsBlock(result: BenchResult, folder: string, doc = BENCHMARK_DOC): string {
+  const report = path.relative(ROOT, path.join(folder, 'report.md')).split(path.sep).join('/');
   return [
     `Newest faults run, ${result.startedAt.slice(0, 10)}: \`${commandLine(result.settings)}\` (${result.durationS} s)  `,
     `Machine: ${machineLine(result.machine)}`,
@@ -53,19 +68,36 @@ export function faultsBlock(result: BenchResult, folder: string): string {
     '',
     markdownTable(faultsMatrix(result.runs.faults ?? [])),
     '',
-    ...result.notes.map((n) => `- ${n}`),
-    ...(result.notes.length > 0 ? [''] : []),
-    `Every run with what happened when (kills, restarts, outages) and each verdict's reason: [${rel('report.md')}](${rel('report.md')}).`,
+    ...notesOf(result),
+    `Every run with what happened when (kills, restarts, outages) and each verdict's reason: [${report}](${linkTo(doc, folder, 'report.md')}).`,
   ].join('\n');
 }
 
-export function replaceBlock(readme: string, block: string, start_ = START, end_ = END): string {
-  const start = readme.indexOf(start_);
-  const end = readme.indexOf(end_);
+/** README.md's summary, markers excluded: one table, one chart, and where the rest is. */
+export function summaryBlock(result: BenchResult, folder: string, chartFiles: string[], doc = README): string {
+  const command = commandLine(result.settings);
+  const asRun = command === commandLine(parseOptions([], {})) ? '`npm run bench` with its defaults' : `\`${command}\``;
+  const chart = chartFiles.includes(CHART_FILES.throughput) ? [`![throughput](${linkTo(doc, folder, CHART_FILES.throughput)})`, ''] : [];
+  const docs = path.relative(path.dirname(doc), BENCHMARK_DOC).split(path.sep).join('/');
+  return [
+    `Newest run, ${result.startedAt.slice(0, 10)}, ${asRun} (${result.durationS} s). Machine: ${machineLine(result.machine)}`,
+    '',
+    readmeTable(result),
+    '',
+    ...notesOf(result),
+    ...chart,
+    `Every figure, the faults matrix and what each column means: [${docs}](${docs}).`,
+  ].join('\n');
+}
+
+/** `doc` with what lies between the two markers replaced by `block`; `name` is the file, for the error. */
+export function replaceBlock(doc: string, block: string, start_ = START, end_ = END, name = 'docs/benchmark.md'): string {
+  const start = doc.indexOf(start_);
+  const end = doc.indexOf(end_);
   if (start === -1 || end === -1 || end < start) {
-    throw new Error(`README.md needs the markers ${start_} and ${end_} (in the Benchmark section) for bench:doc to fill in`);
+    throw new Error(`${name} needs the markers ${start_} and ${end_} for bench:doc to fill in`);
   }
-  return `${readme.slice(0, start + start_.length)}\n${block}\n${readme.slice(end)}`;
+  return `${doc.slice(0, start + start_.length)}\n${block}\n${doc.slice(end)}`;
 }
 
 const hasPerformance = (r: BenchResult) => r.runs.load.length + r.runs.sweep.length + r.runs.crash.length > 0;
@@ -95,25 +127,36 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('no results in bench/results yet: run npm run bench first\n');
     return 1;
   }
-  let readme = await readFile(README, 'utf8');
-  const before = readme;
-  for (const found of [perf, faultsRun].filter((f): f is Found => f !== undefined)) {
-    // --check only compares: it redraws nothing.
-    const chartFiles = check ? Object.keys(charts(found.result)) : (await writeReport(found.result, found.dir, found.stamp)).charts.map((c) => path.basename(c));
-    const folder = path.join(found.dir, found.stamp);
-    if (found === perf) readme = replaceBlock(readme, resultsBlock(found.result, folder, chartFiles));
-    if (found === faultsRun) readme = replaceBlock(readme, faultsBlock(found.result, folder), FAULTS_START, FAULTS_END);
+  const docs = [BENCHMARK_DOC, README];
+  const before = await Promise.all(docs.map((d) => readFile(d, 'utf8')));
+  let [bench, readme] = before as [string, string];
+  try {
+    for (const found of [perf, faultsRun].filter((f): f is Found => f !== undefined)) {
+      // --check only compares: it redraws nothing.
+      const chartFiles = check ? Object.keys(charts(found.result)) : (await writeReport(found.result, found.dir, found.stamp)).charts.map((c) => path.basename(c));
+      const folder = path.join(found.dir, found.stamp);
+      if (found === perf) {
+        bench = replaceBlock(bench, resultsBlock(found.result, folder, chartFiles), START, END, 'docs/benchmark.md');
+        readme = replaceBlock(readme, summaryBlock(found.result, folder, chartFiles), SUMMARY_START, SUMMARY_END, 'README.md');
+      }
+      if (found === faultsRun) bench = replaceBlock(bench, faultsBlock(found.result, folder), FAULTS_START, FAULTS_END, 'docs/benchmark.md');
+    }
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 1;
   }
+  const after = [bench, readme];
+  const changed = docs.filter((_, i) => after[i] !== before[i]).map((d) => path.relative(ROOT, d));
   if (check) {
-    if (readme !== before) {
-      process.stderr.write('README.md benchmark tables are out of date: run npm run bench:doc\n');
+    if (changed.length > 0) {
+      process.stderr.write(`${changed.join(' and ')}: the benchmark tables are out of date: run npm run bench:doc\n`);
       return 1;
     }
     return 0;
   }
-  await writeFile(README, readme);
+  await Promise.all(docs.map((d, i) => (after[i] !== before[i] ? writeFile(d, after[i]!) : undefined)));
   const named = (f: Found | undefined, what: string) => (f ? [`${what} from ${path.relative(ROOT, path.join(f.dir, `${f.stamp}.json`))}`] : []);
-  process.stderr.write(`README.md: ${[...named(perf, 'benchmark table'), ...named(faultsRun, 'faults table')].join(', ')}\n`);
+  process.stderr.write(`docs/benchmark.md and README.md: ${[...named(perf, 'benchmark tables'), ...named(faultsRun, 'faults table')].join(', ')}\n`);
   return 0;
 }
 

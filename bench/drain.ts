@@ -5,14 +5,8 @@
 // mistaken for the end. The drain time is measured to the last activity, not
 // to the moment the quiet period was confirmed.
 import type { SinkClient } from './sink.ts';
+import type { DrainResult } from './types.ts';
 
-export interface DrainResult {
-  drained: boolean;
-  /** From the end of the load to the start of the final quiet period (or the deadline). */
-  ms: number;
-  /** The strategy's last reported `pending` (null if /stats could not be read or has no such field). */
-  pendingAtEnd: number | null;
-}
 
 const QUIET_MS = 300;
 const POLL_MS = 100;

@@ -10,7 +10,8 @@
 //   4, 5   lose nothing: whatever happens, an accepted email is delivered or
 //          reported failed
 import type { FaultName } from './options.ts';
-import type { FaultRun } from './faults.ts';
+import type { Table } from './tables.ts';
+import type { FaultRun } from './types.ts';
 
 export type Verdict = 'kept' | 'broken' | 'documented loss';
 
@@ -58,12 +59,6 @@ export function judge(r: FaultRun): Judged {
     return { verdict: 'documented loss', why: parts.join(', ') };
   }
   return { verdict: 'broken', why: `${n(d.lost)} lost${d.unfinished > 0 ? `, ${n(d.unfinished)} still pending at the deadline` : ''} where it promises none` };
-}
-
-interface Table {
-  headers: string[];
-  rows: string[][];
-  right?: boolean[];
 }
 
 const mark: Record<Verdict, string> = { kept: 'kept', broken: 'BROKEN', 'documented loss': 'as documented' };

@@ -24,45 +24,23 @@
 // are counted apart from silent losses (accounting.ts).
 import type { Redis } from 'ioredis';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../shared/redis.ts';
-import { account, type Delivery } from './accounting.ts';
+import { account } from './accounting.ts';
 import { crash, waitForPending } from './crash.ts';
-import { drain, type DrainResult } from './drain.ts';
+import { drain } from './drain.ts';
 import { spawnReady, startTarget, stopTarget, type TargetRun } from './launch.ts';
-import { startLoad, trackingId, type HttpFigures, type LoadRecord, type RunningLoad } from './load.ts';
+import { startLoad, trackingId, type LoadRecord, type RunningLoad } from './load.ts';
 import type { BenchOptions, FaultName } from './options.ts';
 import { signalGroup, type Proc } from './processes.ts';
 import type { SinkClient } from './sink.ts';
 import type { Target } from './targets.ts';
+import { FAULT_CONNECTIONS, type FaultEvent, type FaultRun } from './types.ts';
 
 /** sink-5xx-some refuses mail to reader<n>@ when n is a multiple of this. */
 export const PERM_EVERY = 7;
-/** Few connections: autocannon sends each connection's share of a second at its start, so fewer connections, smaller bursts. */
-export const FAULT_CONNECTIONS = 10;
 /** The strategies' own default: a SIGTERM gets the time to drain that a deploy gives it. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
-export interface FaultEvent {
-  /** ms after the start of the load. */
-  atMs: number;
-  what: string;
-  /** How long it took: back after a kill, down for, restart time. */
-  ms?: number;
-  error?: string;
-}
 
-export interface FaultRun {
-  target: string;
-  fault: FaultName;
-  prefix: string;
-  http: HttpFigures;
-  delivery: Delivery;
-  drain: DrainResult;
-  events: FaultEvent[];
-  /** sink-5xx-some: what became of the emails to the addresses the sink refuses. */
-  refused?: { sent: number; accepted: number; delivered: number; failed: number; lost: number };
-  /** The strategy's GET /stats at the end (sent, failed, pending and its own extras), null if unreadable. */
-  stats: Record<string, unknown> | null;
-}
 
 interface FaultContext {
   run: TargetRun;

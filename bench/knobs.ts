@@ -1,10 +1,12 @@
-// The machinery behind both benchmarks' options tables (bench/options.ts,
-// bench/queue/options.ts): each knob is a flag, an environment variable, a
-// default, a --quick default and one line of documentation, and --help is
-// printed from the same table, so it cannot forget a knob. A flag beats its
-// variable; --quick changes only the defaults ("--quick --duration 5" means
-// quick, but 5 s of load).
+// The machinery behind every benchmark's options table (bench/options.ts,
+// bench/queue/options.ts, bench/queue/multi-worker.ts): each knob is a flag,
+// an environment variable, a default, a --quick default and one line of
+// documentation, and --help is printed from the same table, so it cannot
+// forget a knob. A flag beats its variable; --quick changes only the defaults
+// ("--quick --duration 5" means quick, but 5 s of load). cliMain is the
+// command line's tail they all share: a bad option exits 2, --help 0.
 import { parseArgs } from 'node:util';
+import { isMain } from '../shared/main.ts';
 
 export class OptionsError extends Error {
   override name = 'OptionsError';
@@ -63,7 +65,7 @@ export interface ReadKnobs {
 
 /**
  * Reads every knob from argv (flags), then env, then the (quick) default.
- * `knobs` must start with the `quick` knob. `extra` declares flags that are
+ * A `quick` knob, if any, comes first. `extra` declares flags that are
  * not knobs (they come back in `given`).
  */
 export function readKnobs(
@@ -83,9 +85,9 @@ export function readKnobs(
   } catch (err) {
     throw new OptionsError(`${(err as Error).message} (see --help)`);
   }
-  const quickKnob = knobs[0]!;
-  const quickEnv = env[quickKnob.env];
-  const quick = (given[quickKnob.flag] ?? (quickEnv !== undefined ? convert(quickKnob, quickEnv, quickKnob.env) : false)) === true;
+  const quickKnob = knobs[0]?.key === 'quick' ? knobs[0] : undefined;
+  const quickEnv = quickKnob && env[quickKnob.env];
+  const quick = quickKnob !== undefined && (given[quickKnob.flag] ?? (quickEnv !== undefined ? convert(quickKnob, quickEnv, quickKnob.env) : false)) === true;
   const values: Record<string, unknown> = { help: given.help === true };
   for (const k of knobs) {
     const flag = given[k.flag];
@@ -105,4 +107,64 @@ export function knobHelpRow(k: Knob<string>, flagWidth: number, envWidth: number
   const placeholder = k.kind === 'list' || k.kind === 'numbers' ? 'a,b' : k.kind === 'string' ? 'value' : 'n';
   const flag = k.kind === 'boolean' ? `--${k.flag}` : `--${k.flag} <${placeholder}>`;
   return `  ${flag.padEnd(flagWidth)} ${k.env.padEnd(envWidth)} ${k.doc}${dflt}`;
+}
+
+/**
+ * The flags that repeat these settings, for the command line a report
+ * prints: `--flag value` per key, in the order given; a list joined by
+ * commas ("off" when empty); a boolean, its bare flag when true.
+ */
+export function knobArgs<K extends string>(knobs: readonly Knob<K>[], values: Partial<Record<K, unknown>>, keys: readonly K[]): string[] {
+  return keys.flatMap((key) => {
+    const k = knobs.find((x) => x.key === key)!;
+    const v = values[key];
+    if (k.kind === 'boolean') return v === true ? [`--${k.flag}`] : [];
+    return [`--${k.flag} ${Array.isArray(v) ? v.join(',') || 'off' : String(v)}`];
+  });
+}
+
+/** A benchmark's --help: usage, what it does, the knobs table, the rules, examples. */
+export function helpPage(usage: string, about: string[], table: string[], examples: string[], rules = KNOB_RULES): string {
+  return [usage, '', ...about, '', ...table, '', rules, ...(examples.length > 0 ? ['Examples:', ...examples.map((e) => `  ${e}`)] : []), ''].join('\n');
+}
+
+/** The --help table: a header, a row per knob, then the lines given after it (flags that are not knobs). */
+export function knobsHelp(knobs: readonly Knob<string>[], flagWidth: number, envWidth: number, after: [flag: string, doc: string][] = []): string[] {
+  return [
+    `  ${'flag'.padEnd(flagWidth)} ${'environment variable'.padEnd(envWidth)} meaning`,
+    ...knobs.map((k) => knobHelpRow(k, flagWidth, envWidth)),
+    ...[...after, ['--help', 'This text.'] as [string, string]].map(([flag, doc]) => `  ${flag.padEnd(flagWidth)} ${''.padEnd(envWidth)} ${doc}`),
+  ];
+}
+
+export const KNOB_RULES = 'Booleans also take --no-<flag>. A flag beats its variable; --quick only changes defaults.';
+
+/**
+ * A benchmark's main-module tail: parses the options (a bad one: its
+ * message, exit 2), prints --help (exit 0), or runs and exits with what
+ * `run` returns (a throw: its stack, exit 1). Exits explicitly, because a
+ * Redis client or a library's timer may still hold the event loop open.
+ */
+export function cliMain<O extends { help: boolean }>(url: string, parse: (argv: string[]) => O, help: () => string, run: (options: O, argv: string[]) => Promise<number>): void {
+  if (!isMain(url)) return;
+  const argv = process.argv.slice(2);
+  let options: O;
+  try {
+    options = parse(argv);
+  } catch (err) {
+    if (!(err instanceof OptionsError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  if (options.help) {
+    process.stdout.write(help());
+    process.exit(0);
+  }
+  run(options, argv).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -6,6 +6,7 @@
 // With pipelining 1 each connection has one request in flight, so the
 // connection's context names the request a response belongs to.
 import autocannon from 'autocannon';
+import type { HttpFigures } from './types.ts';
 
 export interface LoadSpec {
   url: string;
@@ -17,18 +18,6 @@ export interface LoadSpec {
   prefix: string;
 }
 
-export interface HttpFigures {
-  /** Responses (any status) per second. */
-  reqPerSec: number;
-  responses: number;
-  latencyMs: { p50: number; p97_5: number; p99: number; max: number; mean: number };
-  non2xx: number;
-  /** Connection errors and timeouts as autocannon counts them (a refused reconnect is one each). */
-  errors: number;
-  timeouts: number;
-  statusCodes: Record<string, number>;
-  durationS: number;
-}
 
 export interface LoadRecord {
   prefix: string;

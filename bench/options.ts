@@ -4,7 +4,7 @@
 //
 // A flag beats its environment variable; --quick changes only the defaults,
 // so `--quick --duration 5` means "quick, but 5 s of load".
-import { knobHelpRow, OptionsError, readKnobs, type Knob } from './knobs.ts';
+import { KNOB_RULES, knobsHelp, OptionsError, readKnobs, type Knob } from './knobs.ts';
 
 export { OptionsError };
 
@@ -111,7 +111,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const passesGiven = values.passes !== undefined || env.BENCH_PASSES !== undefined;
   if (faults.length > 0) passes = passesGiven ? [...passes, 'faults'] : ['faults'];
   else if (passes.includes('faults')) options.faults = [...FAULT_NAMES];
-  // --no-crash: the issue's "crash on/off" switch, a shorthand for leaving crash out of --passes.
+  // --no-crash: the crash pass off, a shorthand for leaving crash out of --passes.
   options.passes = PASSES.filter((p) => passes.includes(p) && !(p === 'crash' && values['no-crash'] === true));
   if (!['auto', 'live', 'lines', 'off'].includes(options.progress as string)) throw new OptionsError('--progress must be auto, live, lines or off');
   if ((options.connections as number) < 1) throw new OptionsError('--connections must be at least 1');
@@ -122,7 +122,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
 }
 
 export function helpText(): string {
-  const row = (k: Knob<string>) => knobHelpRow(k, 30, 26);
   return [
     'npm run bench -- [options]',
     '',
@@ -130,15 +129,12 @@ export function helpText(): string {
     'and reports throughput, latency, deliveries, losses and duplicates; with',
     '--faults, what each strategy accepts, delivers, loses and duplicates under faults.',
     '',
-    `  ${'flag'.padEnd(30)} ${'environment variable'.padEnd(26)} meaning`,
-    ...knobs.filter((k) => !k.selfTest).map(row),
-    `  ${'--no-crash'.padEnd(30)} ${''.padEnd(26)} Skip the crash pass (same as leaving crash out of --passes).`,
-    `  ${'--help'.padEnd(30)} ${''.padEnd(26)} This text.`,
+    ...knobsHelp(knobs.filter((k) => !k.selfTest), 30, 26, [['--no-crash', 'Skip the crash pass (same as leaving crash out of --passes).']]),
     '',
     'Harness self-test (make the sink misbehave on purpose, to check the counting):',
-    ...knobs.filter((k) => k.selfTest).map(row),
+    ...knobsHelp(knobs.filter((k) => k.selfTest), 30, 26).slice(1, -1),
     '',
-    'Booleans also take --no-<flag>. A flag beats its variable; --quick only changes defaults.',
+    KNOB_RULES,
     'Examples:',
     '  npm run bench -- --quick',
     '  npm run bench -- --strategies baseline,1,2 --passes load --duration 5',

@@ -12,90 +12,22 @@
 // stopped before the next run begins.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { account, type Delivery } from './accounting.ts';
-import { crash, waitForPending, type CrashOutcome } from './crash.ts';
-import { drain, type DrainResult } from './drain.ts';
+import { ROOT } from '../shared/root.ts';
+import { account } from './accounting.ts';
+import { crash, waitForPending } from './crash.ts';
+import { drain } from './drain.ts';
+import { faultCell, faults as faultSpecs } from './faults.ts';
 import { startTarget, stopTarget, type TargetRun } from './launch.ts';
-import { startLoad, type HttpFigures, type LoadRecord, type RunningLoad } from './load.ts';
-import { describeMachine, endLoadAverage, type Machine } from './machine.ts';
-import { faultCell, faults as faultSpecs, type FaultRun } from './faults.ts';
+import { startLoad, type LoadRecord, type RunningLoad } from './load.ts';
+import { describeMachine, endLoadAverage } from './machine.ts';
 import type { BenchOptions, FaultName, Pass } from './options.ts';
 import { spawnEntry, stopAll } from './processes.ts';
-import { summarizeProfiles, type ProfileDir, type ProfileSummary } from './profile.ts';
+import { summarizeProfiles, type ProfileDir } from './profile.ts';
 import { newestQueueSection } from './queue/report.ts';
 import { startSinkProcess, type SinkClient } from './sink.ts';
-import { ROOT, selectTargets, type Selection, type Target } from './targets.ts';
-
-export interface LoadRun {
-  round: number;
-  target: string;
-  prefix: string;
-  startupMs: number;
-  http: HttpFigures;
-  /** req/s over the baseline's req/s in the same round. */
-  ratio: number | null;
-  /** Null for the baseline, which sends nothing. */
-  delivery: Delivery | null;
-  drain: DrainResult;
-}
-
-export interface SweepRun {
-  target: string;
-  latencyMs: number;
-  http: HttpFigures;
-}
-
-export interface CrashRun {
-  target: string;
-  prefix: string;
-  http: HttpFigures;
-  delivery: Delivery;
-  drain: DrainResult;
-  crash: CrashOutcome;
-  /** What the strategy reported as pending just before the kill. */
-  pendingAtKill: number | null;
-}
-
-/** Settings that shape the figures (what a reader needs to repeat the run). */
-export type Settings = Omit<BenchOptions, 'out' | 'write' | 'json' | 'progress'>;
-
-export interface BenchResult {
-  schema: 1;
-  startedAt: string;
-  finishedAt: string;
-  durationS: number;
-  machine: Machine;
-  settings: Settings;
-  targets: string[];
-  skipped: Selection['skipped'];
-  /** `faults` is absent in results written before the faults pass existed. */
-  runs: { load: LoadRun[]; sweep: SweepRun[]; crash: CrashRun[]; faults?: FaultRun[] };
-  /**
-   * The queue micro-benchmarks (ours vs BullMQ vs node-resque, npm run
-   * bench:queue); null until that runs. `{ markdown }` is put into the report
-   * as it is; anything else is shown as JSON.
-   */
-  queue: { markdown: string } | Record<string, unknown> | null;
-  profiles: ProfileSummary[];
-  notes: string[];
-}
-
-export interface ProgressEvent {
-  step: number;
-  steps: number;
-  pass: Pass;
-  target: string;
-  round?: number;
-  latencyMs?: number;
-  fault?: FaultName;
-  phase: 'starting' | 'load' | 'crash' | 'drain' | 'stopping';
-  /** Epoch ms when the current phase is expected to end (load: exact; drain: the deadline). */
-  phaseEndsAt?: number;
-  /** Estimated ms until the whole benchmark is done. */
-  etaMs: number;
-  /** During a load: responses in the last whole second, read when drawn. */
-  currentRate?: () => number;
-}
+import { selectTargets, type Target } from './targets.ts';
+import { fileStamp } from './write.ts';
+import type { BenchResult, CrashRun, LoadRun, ProgressEvent, Settings, SweepRun } from './types.ts';
 
 export interface Observer {
   progress?(event: ProgressEvent): void;
@@ -377,9 +309,4 @@ function addRatios(load: LoadRun[]): void {
     const base = load.find((b) => b.round === r.round && b.target === '0-baseline');
     r.ratio = base && base.http.reqPerSec > 0 ? r.http.reqPerSec / base.http.reqPerSec : null;
   }
-}
-
-/** A file-name-safe UTC timestamp: 2026-11-29T04-51-07Z. */
-export function fileStamp(date = new Date()): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }

@@ -9,11 +9,12 @@
 // The harness is also the load generator, so it must not spend its CPU on the
 // children's logs: a strategy logs a line per email, and only two kinds of
 // line matter here ("listening", "child online"). Lines are JSON-parsed only
-// when they contain one of the wanted words.
+// when they contain one of the watched words (a queue benchmark's child
+// watches its own); a caller that wants every line asks for it (onOutput).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import { ROOT } from './targets.ts';
+import { ROOT } from '../shared/root.ts';
 
 export interface LogLine {
   msg?: string;
@@ -44,14 +45,21 @@ const TAIL = 30;
 
 export interface SpawnOptions {
   name: string;
+  /** A TypeScript file, relative to the repository root (or absolute). */
   entry: string;
-  env: Record<string, string | undefined>;
+  /** Its command-line arguments. */
+  args?: string[];
+  env?: Record<string, string | undefined>;
   nodeArgs?: string[];
   ipc?: boolean;
+  /** Lines containing one of these are parsed (JSON) into `lines`; default: the strategies' "listening", "child online" and errors. */
+  watch?: string[];
+  /** Every complete line of output, as it comes. */
+  onOutput?: (line: string, stream: 'stdout' | 'stderr') => void;
 }
 
-export function spawnEntry({ name, entry, env, nodeArgs = [], ipc = false }: SpawnOptions): Proc {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.resolve(ROOT, entry)], {
+export function spawnEntry({ name, entry, args = [], env = {}, nodeArgs = [], ipc = false, watch = WATCHED, onOutput }: SpawnOptions): Proc {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.resolve(ROOT, entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? (['ipc'] as const) : [])],
@@ -62,7 +70,7 @@ export function spawnEntry({ name, entry, env, nodeArgs = [], ipc = false }: Spa
   events.setMaxListeners(0);
   const lines: LogLine[] = [];
   const tail: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const [stream, which] of [[child.stdout!, 'stdout'], [child.stderr!, 'stderr']] as const) {
     let rest = '';
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
@@ -77,9 +85,10 @@ export function spawnEntry({ name, entry, env, nodeArgs = [], ipc = false }: Spa
       const parts = complete.split('\n');
       tail.push(...parts.slice(-TAIL));
       if (tail.length > TAIL) tail.splice(0, tail.length - TAIL);
-      if (!WATCHED.some((w) => complete.includes(w))) return;
+      if (onOutput) for (const raw of parts) onOutput(raw, which);
+      if (!watch.some((w) => complete.includes(w))) return;
       for (const raw of parts) {
-        if (!WATCHED.some((w) => raw.includes(w))) continue;
+        if (!watch.some((w) => raw.includes(w))) continue;
         try {
           const line = JSON.parse(raw) as LogLine;
           lines.push(line);
@@ -186,4 +195,22 @@ export async function stopAll(graceMs = 5000): Promise<void> {
 /** Last resort from a synchronous 'exit' handler: no waiting, no grace. */
 export function killAllNow(): void {
   for (const p of live) signalGroup(p.pid, 'SIGKILL');
+}
+
+/**
+ * For a command line with nothing to drain: on Ctrl-C or SIGTERM every
+ * child's group is killed at once, `then` (say so, stop a private Redis) gets
+ * up to 5 s, and the process exits 130. No child outlives it either way.
+ */
+export function killAllOnSignal(then: (signal: NodeJS.Signals) => Promise<void> | void = () => {}): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    killAllNow();
+    setTimeout(() => process.exit(130), 5000).unref();
+    void Promise.resolve()
+      .then(() => then(signal))
+      .finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAllNow);
 }

@@ -5,7 +5,7 @@
 // opening a flame graph.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ROOT } from './targets.ts';
+import { ROOT } from '../shared/root.ts';
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string }; hitCount?: number; children?: number[] }[];

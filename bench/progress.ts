@@ -4,7 +4,7 @@
 //
 // live: one line, redrawn four times a second (a terminal)
 // lines: a line per phase change (CI logs, pipes, tests)
-import type { ProgressEvent } from './orchestrator.ts';
+import type { ProgressEvent } from './types.ts';
 
 export type ProgressMode = 'live' | 'lines' | 'off';
 

@@ -3,13 +3,15 @@
 // charts, and the short table the README quotes. Everything here is a pure
 // function of a results file, so `npm run bench:doc` can redraw an old run.
 import { crashChart, latencyChart, throughputChart } from './charts.ts';
-import { FAULT_CONNECTIONS } from './faults.ts';
 import { faultsTable, PROMISES } from './faults-report.ts';
+import { knobArgs } from './knobs.ts';
 import { machineLine } from './machine.ts';
 import { spread, type Spread } from './numbers.ts';
-import type { BenchResult, LoadRun, Settings } from './orchestrator.ts';
+import { knobs } from './options.ts';
+import { int, markdownTable, show, textTable, type Table } from './tables.ts';
+import { FAULT_CONNECTIONS, type BenchResult, type LoadRun, type Settings } from './types.ts';
 
-/** The issue's speed goal for the accept path of strategies 2-5. */
+/** The speed goal the report checks for the accept path of strategies 2-5: most of the bare server's req/s, a p99 no user notices. */
 export const GOAL = { ratio: 0.6, p99Ms: 20 } as const;
 const GOAL_TARGETS = ['2-fire-and-forget', '3-cluster-ipc', '4-redis-queue', '5-multi-worker'];
 
@@ -79,40 +81,9 @@ export function summarizeLoad(result: BenchResult): LoadSummary[] {
 
 // ---------------------------------------------------------------- formatting
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const fixed = (digits: number) => (n: number) => n.toFixed(digits);
 const ms = (n: number) => `${(Math.round(n) || 0).toLocaleString('en-US')}`; // || 0: no "-0"
 const secs = (n: number) => `${(n / 1000).toFixed(1)} s`;
-
-/** "6,088 (5,901-6,310)": the median, and the range when there was more than one round. */
-export function show(s: Spread | null, f: (n: number) => string = int): string {
-  if (!s) return '-';
-  // A range of negative numbers reads better with "..": (-6..-5), not (-6--5).
-  const sep = s.min < 0 ? '..' : '-';
-  return s.n > 1 && f(s.min) !== f(s.max) ? `${f(s.median)} (${f(s.min)}${sep}${f(s.max)})` : f(s.median);
-}
-
-interface Table {
-  headers: string[];
-  rows: string[][];
-  /** Columns to right-align (numbers). */
-  right?: boolean[];
-}
-
-export function textTable({ headers, rows, right = [] }: Table): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-export function markdownTable({ headers, rows, right = [] }: Table): string {
-  const cell = (c: string) => c.replace(/\|/g, '\\|');
-  return [
-    `| ${headers.map(cell).join(' | ')} |`,
-    `|${headers.map((_, i) => (right[i] ? '---:' : '---')).join('|')}|`,
-    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
-  ].join('\n');
-}
 
 // ---------------------------------------------------------------- tables
 
@@ -288,42 +259,20 @@ export function lessons(result: BenchResult): Lesson[] {
 
 /** The command that repeats this run. */
 export function commandLine(s: Settings): string {
+  const args = (...keys: (keyof Settings)[]) => knobArgs(knobs, s, keys);
   const parts = ['npm run bench --'];
-  if (s.strategies.length > 0) parts.push(`--strategies ${s.strategies.join(',')}`);
+  if (s.strategies.length > 0) parts.push(...args('strategies'));
   // A faults-only run: the other passes' knobs would only be noise.
   const faultsOnly = s.passes.length === 1 && s.passes[0] === 'faults';
-  if (!faultsOnly) parts.push(
-    `--passes ${s.passes.join(',')}`,
-    `--connections ${s.connections}`,
-    `--duration ${s.duration}`,
-    `--rounds ${s.rounds}`,
-    ...(s.rate > 0 ? [`--rate ${s.rate}`] : []),
-    `--latency ${s.latencyMs}`,
-    `--sweep ${s.sweepLatenciesMs.join(',') || 'off'}`,
-    `--sweep-duration ${s.sweepDuration}`,
-    `--sweep-connections ${s.sweepConnections}`,
-    `--sweep-rate ${s.sweepRate}`,
-    `--crash-duration ${s.crashDuration}`,
-    `--crash-rate ${s.crashRate}`,
-    `--drain-timeout ${s.drainTimeout}`,
-    `--crash-drain-timeout ${s.crashDrainTimeout}`,
-  );
+  if (!faultsOnly) {
+    parts.push(...args('passes', 'connections', 'duration', 'rounds'), ...(s.rate > 0 ? args('rate') : []));
+    parts.push(...args('latencyMs', 'sweepLatenciesMs', 'sweepDuration', 'sweepConnections', 'sweepRate', 'crashDuration', 'crashRate', 'drainTimeout', 'crashDrainTimeout'));
+  }
   // Results written before the faults pass have no fault settings.
   if (s.faults && s.faults.length > 0) {
-    parts.push(
-      `--faults ${s.faults.join(',')}`,
-      `--fault-rate ${s.faultRate}`,
-      `--fault-duration ${s.faultDuration}`,
-      `--fault-latency ${s.faultLatencyMs}`,
-      `--fault-kills ${s.faultKills}`,
-      `--fault-every ${s.faultEvery}`,
-      `--fault-outage ${s.faultOutage}`,
-      `--fault-drain-timeout ${s.faultDrainTimeout}`,
-    );
+    parts.push(...args('faults', 'faultRate', 'faultDuration', 'faultLatencyMs', 'faultKills', 'faultEvery', 'faultOutage', 'faultDrainTimeout'));
   }
-  if (s.cpuProf) parts.push('--cpu-prof');
-  if (s.sinkDrop.length > 0) parts.push(`--sink-drop ${s.sinkDrop.join(',')}`);
-  if (s.sinkDuplicate.length > 0) parts.push(`--sink-duplicate ${s.sinkDuplicate.join(',')}`);
+  parts.push(...args('cpuProf'), ...(s.sinkDrop.length > 0 ? args('sinkDrop') : []), ...(s.sinkDuplicate.length > 0 ? args('sinkDuplicate') : []));
   return parts.join(' ');
 }
 

@@ -5,32 +5,19 @@
 //
 //   npm run bench -- --help
 import path from 'node:path';
-import { isMain } from '../shared/main.ts';
-import { helpText, OptionsError, parseOptions } from './options.ts';
-import { fileStamp, runBench, type BenchResult } from './orchestrator.ts';
+import { cliMain } from './knobs.ts';
+import { helpText, OptionsError, parseOptions, type BenchOptions } from './options.ts';
+import { ROOT } from '../shared/root.ts';
+import { runBench } from './orchestrator.ts';
 import { killAllNow } from './processes.ts';
 import { createProgress } from './progress.ts';
 import { terminalReport } from './report.ts';
-import { ROOT } from './targets.ts';
-import { writeResults } from './write.ts';
-
-export { runBench, type BenchResult };
+import type { BenchResult } from './types.ts';
+import { fileStamp, writeResults } from './write.ts';
 
 const HARD_EXIT_MS = 15_000;
 
-export async function main(argv: string[]): Promise<number> {
-  let options;
-  try {
-    options = parseOptions(argv);
-  } catch (err) {
-    if (!(err instanceof OptionsError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 2;
-  }
-  if (options.help) {
-    process.stdout.write(helpText());
-    return 0;
-  }
+export async function main(options: BenchOptions): Promise<number> {
   const mode = options.progress === 'auto' ? (process.stderr.isTTY ? 'live' : 'lines') : options.progress;
   const progress = createProgress(mode);
   const ac = new AbortController();
@@ -76,9 +63,9 @@ export async function main(argv: string[]): Promise<number> {
   if (options.write) {
     const written = await writeResults(result, options.out, stamp);
     const rel = (p: string) => path.relative(ROOT, p);
-    process.stderr.write(`\nwrote ${rel(written.json)}, ${rel(written.report)} and ${written.charts.length} chart(s); npm run bench:doc puts the table in the README\n`);
+    process.stderr.write(`\nwrote ${rel(written.json)}, ${rel(written.report)} and ${written.charts.length} chart(s); npm run bench:doc puts the tables in the docs\n`);
   }
   return 0;
 }
 
-if (isMain(import.meta.url)) process.exitCode = await main(process.argv.slice(2));
+cliMain(import.meta.url, parseOptions, helpText, main);

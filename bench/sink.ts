@@ -13,8 +13,8 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { isMain } from '../shared/main.ts';
+import { ROOT } from '../shared/root.ts';
 import { startSink, type SinkStats } from '../shared/smtp-sink.ts';
-import { ROOT } from './targets.ts';
 
 /** One tracking id as the sink saw it: how many times it was accepted and when first. */
 export type LedgerEntry = [id: string, count: number, firstAt: number];

@@ -1,11 +1,11 @@
 // What the benchmark can run: the bare baseline and the five strategies. A
-// strategy takes part only once its entry file exists, so the benchmark works
-// while the later strategies are still being written.
+// target whose entry file is missing is skipped with a note, not an error, so
+// a checkout that deletes a strategy (a workshop exercise) still benchmarks
+// the rest.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { ROOT } from '../shared/root.ts';
 import { OptionsError } from './options.ts';
-
-export const ROOT = path.resolve(import.meta.dirname, '..');
 
 /** Which process holds the pending work, i.e. what the crash pass kills. */
 export type CrashTarget =

@@ -4,9 +4,9 @@
 // (npm run bench:doc does, for the newest file).
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BenchResult } from './orchestrator.ts';
+import { ROOT } from '../shared/root.ts';
 import { charts, markdownReport } from './report.ts';
-import { ROOT } from './targets.ts';
+import type { BenchResult } from './types.ts';
 
 export interface Written {
   json: string;
@@ -43,4 +43,9 @@ export async function newestResult(out: string, wanted: (result: BenchResult) =>
     if (wanted(result)) return { stamp: name.replace(/\.json$/, ''), file, result };
   }
   return undefined;
+}
+
+/** A file-name-safe UTC timestamp, the name of every results file: 2026-11-29T04-51-07Z. */
+export function fileStamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }

@@ -2,11 +2,12 @@
 // Same shape as ours.ts and node-resque.ts; the scenarios are in scenarios.ts.
 //
 // Defaults throughout, plus `removeOnComplete` on every job (as its docs
-// advise for a busy queue, and as the anchors measured it): a completed job's
-// hash is deleted instead of kept. Jobs are added with addBulk.
+// advise for a busy queue, and as bee-queue's benchmark runs it): a completed
+// job's hash is deleted instead of kept. Jobs are added with addBulk.
 // Recovery: built into its Worker - a job whose lock (lockDuration 30 s) was
 // not renewed is found by the stalled-job check (stalledInterval 30 s), which
 // marks active jobs on one pass and moves those still unlocked on the next.
+// Scaling: BullMQ has no multiWorker; it runs at the fixed concurrency only.
 import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { isMain } from '../../shared/main.ts';
 import { childMain, type LibSettings, type QueueLib } from './scenarios.ts';
@@ -31,6 +32,7 @@ export async function open(s: LibSettings): Promise<QueueLib> {
       await queue.add('noop', { arg }, { removeOnComplete: true });
     },
     async work(o) {
+      if (o.scale) throw new Error('BullMQ has no multiWorker: run it at a fixed concurrency');
       worker = new BullWorker(QUEUE, async (job) => o.perform(job.data.arg as number | undefined), { connection, prefix: s.namespace, concurrency: o.concurrency });
       worker.on('completed', o.done);
       worker.on('error', (err) => console.error(err));

@@ -4,7 +4,8 @@
 // Jobs pass: N jobs that each await a T ms timer (I/O-bound, like an email),
 // at most P at once, so the ceiling is P x 1000 / T jobs/s (2,000 for the
 // defaults). Side by side, interleaved round by round on one private Redis,
-// each trial in a fresh child process (nothing warm, nothing shared):
+// each trial a fresh harness child (the scaling scenario of scenarios.ts, in
+// ours.ts, node-resque.ts or bullmq.ts: nothing warm, nothing shared):
 //   ours-multi     our MultiWorker, min 1 / max P            (shared/queue/multi-worker.ts)
 //   ours-fixed     our Worker at concurrency P: the hand-tuned setting
 //   nr-multi       node-resque's MultiWorker, min 1 / max P  (same checkTimeout, maxEventLoopDelay)
@@ -26,189 +27,95 @@
 //   npm run bench:multi-worker -- --rounds 3 --jobs 3000 --job-ms 50 --max 100 --email-max 20,50,100 --sink-ms 100
 //
 // What it prints is also written to bench/results/multi-worker-<date>.md
-// (--out DIR to put it elsewhere, --out '' not to write it).
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+// (--out DIR to put it elsewhere, --out '' not to write it). --help lists
+// every option with its environment variable.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import readline from 'node:readline';
-import { parseArgs } from 'node:util';
-import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import * as NR from 'node-resque';
-import { isMain } from '../../shared/main.ts';
-import { MultiWorker, Queue, Worker } from '../../shared/queue/index.ts';
-import { createRedis, startPrivateRedis } from '../../shared/redis.ts';
+import { Queue } from '../../shared/queue/index.ts';
+import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
+import { ROOT } from '../../shared/root.ts';
 import { startSink } from '../../shared/smtp-sink.ts';
+import { cliMain, knobsHelp, OptionsError, readKnobs, type Knob } from '../knobs.ts';
 import { describeMachine, endLoadAverage, machineLine } from '../machine.ts';
-import { fileStamp } from './run.ts';
+import { killAllOnSignal, spawnEntry } from '../processes.ts';
+import { fileStamp } from '../write.ts';
+import { measure } from './harness.ts';
+import type { Library } from './options.ts';
+import type { ScalingResult } from './types.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const PEERS = ['ours-multi', 'ours-fixed', 'nr-multi', 'bullmq-fixed'] as const;
-type Peer = (typeof PEERS)[number];
+/** Each peer: the harness that runs it, and whether as a multiWorker or at a fixed concurrency P. */
+const PEERS = {
+  'ours-multi': { library: 'ours', multi: true },
+  'ours-fixed': { library: 'ours', multi: false },
+  'nr-multi': { library: 'node-resque', multi: true },
+  'bullmq-fixed': { library: 'bullmq', multi: false },
+} as const satisfies Record<string, { library: Library; multi: boolean }>;
+type Peer = keyof typeof PEERS;
 
-interface Settings {
+interface Options {
+  help: boolean;
+  rounds: number;
   jobs: number;
   jobMs: number;
   max: number;
   checkMs: number;
   maxDelayMs: number;
+  emailMax: number[];
+  sinkMs: number;
+  peers: Peer[];
+  out: string;
 }
 
-interface Trial {
+const knobs: Knob<Exclude<keyof Options, 'help'>>[] = [
+  { key: 'rounds', flag: 'rounds', env: 'BENCH_MULTI_WORKER_ROUNDS', kind: 'integer', normal: '3', doc: 'Rounds of both passes, interleaved: every peer (and email run) once per round, the order rotated.' },
+  { key: 'jobs', flag: 'jobs', env: 'BENCH_MULTI_WORKER_JOBS', kind: 'integer', normal: '3000', doc: 'Jobs pass: jobs per trial, in Redis before the worker starts.' },
+  { key: 'jobMs', flag: 'job-ms', env: 'BENCH_MULTI_WORKER_JOB_MS', kind: 'integer', normal: '50', doc: 'Jobs pass: the timer each job awaits, ms.' },
+  { key: 'max', flag: 'max', env: 'BENCH_MULTI_WORKER_MAX', kind: 'integer', normal: '100', doc: 'Jobs pass: at most this many jobs at once (maxTaskProcessors; the fixed peers\' concurrency).' },
+  { key: 'checkMs', flag: 'check-ms', env: 'BENCH_MULTI_WORKER_CHECK_MS', kind: 'integer', normal: '100', doc: 'checkTimeout of every multiWorker, ms.' },
+  { key: 'maxDelayMs', flag: 'max-delay', env: 'BENCH_MULTI_WORKER_MAX_DELAY', kind: 'integer', normal: '10', doc: 'maxEventLoopDelay of every multiWorker, ms.' },
+  { key: 'emailMax', flag: 'email-max', env: 'BENCH_MULTI_WORKER_EMAIL_MAX', kind: 'numbers', normal: '20,50,100', doc: "Emails pass: the MAX_TASK_PROCESSORS values to run strategy 5's worker at ('' = no emails pass)." },
+  { key: 'sinkMs', flag: 'sink-ms', env: 'BENCH_MULTI_WORKER_SINK_MS', kind: 'integer', normal: '100', doc: 'Emails pass: the sink\'s latency per email, ms.' },
+  { key: 'peers', flag: 'peers', env: 'BENCH_MULTI_WORKER_PEERS', kind: 'list', normal: Object.keys(PEERS).join(','), doc: 'Jobs pass: which peers.' },
+  { key: 'out', flag: 'out', env: 'BENCH_MULTI_WORKER_OUT', kind: 'string', normal: 'bench/results', doc: "Where multi-worker-<date>.md goes ('' = not written)." },
+];
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
+  const o = readKnobs(knobs, argv, env).values as unknown as Options;
+  for (const p of o.peers) if (!(p in PEERS)) throw new OptionsError(`--peers: unknown peer "${p}"; choose from ${Object.keys(PEERS).join(', ')}`);
+  for (const [key, flag] of [['rounds', 'rounds'], ['jobs', 'jobs'], ['jobMs', 'job-ms'], ['max', 'max'], ['checkMs', 'check-ms'], ['sinkMs', 'sink-ms']] as const) {
+    if (o[key] < 1) throw new OptionsError(`--${flag} must be at least 1`);
+  }
+  return o;
+}
+
+export function helpText(): string {
+  return [
+    'npm run bench:multi-worker -- [options]',
+    '',
+    'How fast a multiWorker reaches full speed on I/O-bound jobs, against a fixed concurrency,',
+    "node-resque's MultiWorker and BullMQ; then strategy 5's real worker process sending email.",
+    '',
+    ...knobsHelp(knobs, 22, 30),
+    '',
+    'A flag beats its variable.',
+    '',
+  ].join('\n');
+}
+
+interface Trial extends ScalingResult {
   peer: Peer;
-  totalMs: number;
-  jobsPerSec: number;
-  steadyJobsPerSec: number | null;
-  fullSpeedMs: number | null;
-  peakProcessors: number;
-  peakProcessorsAtMs: number;
-  connections?: number;
+  /** The most Redis connections open during the trial (INFO clients), the harness's own not counted. */
+  connections: number;
 }
 
-// --- One trial, in its own process ------------------------------------------
-
-/** What every harness gives the measurement: start, then report completions and the running count; stop. */
-interface Harness {
-  start(onDone: () => void, onProcessors: (n: number) => void): Promise<void>;
-  stop(): Promise<void>;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function harness(peer: Peer, url: string, s: Settings, redis: Redis): Promise<Harness> {
-  const { port } = new URL(url);
-  const ns = `bench-${peer}`;
-  if (peer !== 'bullmq-fixed') {
-    // node-resque reads our payloads ({"class","queue","args"}): the same enqueue for the three resque workers.
-    const queue = new Queue({ redis, namespace: ns, statusTtlMs: 0 });
-    for (let i = 0; i < s.jobs; i += 1000) await queue.enqueueMany('bench', 'wait', Array.from({ length: Math.min(1000, s.jobs - i) }, () => []));
-  }
-  if (peer === 'ours-multi') {
-    const mw = new MultiWorker({
-      redis, namespace: ns, queues: ['bench'], statusTtlMs: 0,
-      minTaskProcessors: 1, maxTaskProcessors: s.max, checkTimeout: s.checkMs, maxEventLoopDelay: s.maxDelayMs,
-      jobs: { wait: () => sleep(s.jobMs) },
-    });
-    return {
-      async start(onDone, onProcessors) {
-        mw.on('success', onDone);
-        mw.on('multiWorkerAction', (a) => onProcessors(a.processors));
-        mw.on('error', (err) => console.error(err));
-        await mw.start();
-      },
-      stop: () => mw.stop().then(() => undefined),
-    };
-  }
-  if (peer === 'ours-fixed') {
-    const w = new Worker({ redis, namespace: ns, queues: ['bench'], statusTtlMs: 0, concurrency: s.max, jobs: { wait: () => sleep(s.jobMs) } });
-    return {
-      async start(onDone, onProcessors) {
-        w.on('success', onDone);
-        w.on('job', () => onProcessors(w.active));
-        w.on('error', (err) => console.error(err));
-        await w.start();
-      },
-      stop: () => w.stop().then(() => undefined),
-    };
-  }
-  if (peer === 'nr-multi') {
-    const mw = new NR.MultiWorker(
-      {
-        connection: { host: '127.0.0.1', port: Number(port), namespace: ns },
-        queues: ['bench'], minTaskProcessors: 1, maxTaskProcessors: s.max, checkTimeout: s.checkMs, maxEventLoopDelay: s.maxDelayMs,
-      },
-      { wait: { perform: () => sleep(s.jobMs) } },
-    );
-    return {
-      async start(onDone, onProcessors) {
-        mw.on('success', onDone);
-        mw.on('multiWorkerAction', () => onProcessors(mw.workers.length));
-        mw.on('error', (err) => console.error(err));
-        mw.start();
-      },
-      stop: () => mw.end(),
-    };
-  }
-  const connection = { host: '127.0.0.1', port: Number(port), maxRetriesPerRequest: null };
-  const bq = new BullQueue('bench', { connection, prefix: ns });
-  for (let i = 0; i < s.jobs; i += 1000) {
-    await bq.addBulk(Array.from({ length: Math.min(1000, s.jobs - i) }, () => ({ name: 'wait', data: {}, opts: { removeOnComplete: true } })));
-  }
-  let worker: BullWorker | undefined;
-  let running = 0;
-  return {
-    async start(onDone, onProcessors) {
-      worker = new BullWorker(
-        'bench',
-        async () => {
-          onProcessors(++running);
-          await sleep(s.jobMs);
-          running--;
-        },
-        { connection, prefix: ns, concurrency: s.max },
-      );
-      worker.on('completed', onDone);
-      worker.on('error', (err) => console.error(err));
-    },
-    async stop() {
-      await worker?.close();
-      await bq.close();
-    },
-  };
-}
-
-export async function runTrial(peer: Peer, url: string, s: Settings): Promise<Trial> {
-  const redis = createRedis(url);
-  const h = await harness(peer, url, s, redis);
-  const done: number[] = [];
-  let peak = 0;
-  let peakAt = 0;
-  const t0 = performance.now();
-  let finished: () => void;
-  const allDone = new Promise<void>((resolve) => (finished = resolve));
-  await h.start(
-    () => {
-      done.push(performance.now() - t0);
-      if (done.length === s.jobs) finished();
-    },
-    (n) => n > peak && ((peak = n), (peakAt = performance.now() - t0)),
-  );
-  await allDone;
-  await h.stop();
-  redis.disconnect();
-
-  const totalMs = done[done.length - 1]!;
-  const ceiling = (s.max * 1000) / s.jobMs;
-  const windowMs = 250;
-  let fullSpeedMs: number | null = null;
-  for (let i = 0, j = 0; i < done.length; i++) {
-    while (done[j]! <= done[i]! - windowMs) j++;
-    if (done[i]! >= windowMs && i - j + 1 >= 0.9 * ceiling * (windowMs / 1000)) {
-      fullSpeedMs = done[i]! - windowMs;
-      break;
-    }
-  }
-  const after = fullSpeedMs === null ? 0 : done.filter((t) => t > fullSpeedMs!).length;
-  return {
-    peer,
-    totalMs,
-    jobsPerSec: (s.jobs / totalMs) * 1000,
-    steadyJobsPerSec: fullSpeedMs === null ? null : (after / (totalMs - fullSpeedMs)) * 1000,
-    fullSpeedMs,
-    peakProcessors: peak,
-    peakProcessorsAtMs: peakAt,
-  };
-}
-
-// --- The orchestration, in the parent ---------------------------------------
-
-/** Runs one trial in a fresh process, counting Redis connections meanwhile. */
-async function trialInChild(peer: Peer, url: string, s: Settings, probe: Redis): Promise<Trial> {
-  const args = ['--trial', peer, '--redis', url, '--jobs', String(s.jobs), '--job-ms', String(s.jobMs), '--max', String(s.max), '--check-ms', String(s.checkMs), '--max-delay', String(s.maxDelayMs)];
-  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let last = '';
-  readline.createInterface({ input: child.stdout }).on('line', (line) => (last = line));
+/** One trial in a fresh harness child, counting Redis connections meanwhile. */
+async function trial(peer: Peer, url: string, o: Options, probe: Redis): Promise<Trial> {
+  const { library, multi } = PEERS[peer];
+  const args = [
+    'scaling', '--redis', url, '--namespace', `bench-${peer}`, '--jobs', String(o.jobs), '--job-ms', String(o.jobMs), '--concurrency', String(o.max),
+    '--check-ms', String(o.checkMs), '--max-delay', String(o.maxDelayMs), ...(multi ? ['--multi'] : []), ...(library === 'ours' ? ['--no-status'] : []),
+  ];
   let connections = 0;
   const count = setInterval(() => {
     probe.info('clients').then(
@@ -216,11 +123,12 @@ async function trialInChild(peer: Peer, url: string, s: Settings, probe: Redis):
       () => {},
     );
   }, 50);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearInterval(count);
-  await probe.flushall();
-  if (code !== 0) throw new Error(`${peer} trial exited with code ${code}`);
-  return { ...(JSON.parse(last) as Trial), connections };
+  try {
+    return { ...(await measure<ScalingResult>(library, args)), peer, connections };
+  } finally {
+    clearInterval(count);
+    await probe.flushall();
+  }
 }
 
 interface EmailRun {
@@ -241,37 +149,33 @@ async function emailRun(url: string, probe: Redis, o: { emails: number; sinkMs: 
     const batch = Array.from({ length: Math.min(1000, o.emails - i) }, (_, k) => [{ id: `bench-${i + k}`, to: `user${i + k}@example.com`, subject: 'hello', text: 'from the multiWorker benchmark' }]);
     await queue.enqueueMany('emailQueue', 'sendEmail', batch);
   }
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'strategies/5-multi-worker/worker.ts')], {
-    cwd: ROOT,
+  const worker = spawnEntry({
+    name: 'strategy 5 worker',
+    entry: 'strategies/5-multi-worker/worker.ts',
     env: {
-      ...process.env, REDIS_URL: url, SMTP_URL: sink.url.href, QUEUE_NAMESPACE: 'bench-email', LOG_FORMAT: 'json', LOG_LEVEL: 'info',
+      REDIS_URL: url, SMTP_URL: sink.url.href, QUEUE_NAMESPACE: 'bench-email', LOG_FORMAT: 'json', LOG_LEVEL: 'info',
       MIN_TASK_PROCESSORS: String(o.fixed ? o.max : 1), MAX_TASK_PROCESSORS: String(o.max), CHECK_TIMEOUT_MS: String(o.checkMs), MAX_EVENT_LOOP_DELAY_MS: String(o.maxDelayMs),
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let readyAt = 0;
-  let peak = 0;
-  let cuts = 0;
-  readline.createInterface({ input: worker.stdout }).on('line', (raw) => {
-    try {
-      const l = JSON.parse(raw) as { msg?: string; processors?: number; multiWorkerAction?: string; delayMs?: number; minTaskProcessors?: number; time: number };
-      if (l.msg === 'multiWorker ready') {
-        readyAt = l.time;
-        peak = l.minTaskProcessors ?? 0;
-      }
-      if (l.processors !== undefined) peak = Math.max(peak, l.processors);
-      if (l.multiWorkerAction === 'removed' && (l.delayMs ?? 0) > o.maxDelayMs) cuts++;
-    } catch {
-      // not a log line
-    }
+    watch: ['multiWorker'], // "multiWorker ready" and every multiWorkerAction
   });
   await sink.waitFor((s) => s.unique === o.emails, 120_000, `${o.emails} emails`);
   const last = sink.stats().lastAcceptedAt!;
-  worker.kill('SIGTERM');
-  const [code] = (await once(worker, 'exit')) as [number | null];
+  worker.child.kill('SIGTERM');
+  const { code } = await worker.exited;
   await sink.close();
   await probe.flushall();
   if (code !== 0) throw new Error(`the multiWorker exited with code ${code}`);
+  let readyAt = 0;
+  let peak = 0;
+  let cuts = 0;
+  for (const l of worker.lines as { msg?: string; processors?: number; multiWorkerAction?: string; delayMs?: number; minTaskProcessors?: number; time?: number }[]) {
+    if (l.msg === 'multiWorker ready') {
+      readyAt = l.time ?? 0;
+      peak = l.minTaskProcessors ?? 0;
+    }
+    if (l.processors !== undefined) peak = Math.max(peak, l.processors);
+    if (l.multiWorkerAction === 'removed' && (l.delayMs ?? 0) > o.maxDelayMs) cuts++;
+  }
   return { max: o.max, fixed: o.fixed, emails: o.emails, deliveredPerSec: (o.emails / (last - readyAt)) * 1000, peakProcessors: peak, cuts };
 }
 
@@ -289,44 +193,22 @@ const fmt = (xs: (number | null)[], digits = 0) => {
   return `${m} (${lo}-${hi})${missed > 0 ? `, never in ${missed}` : ''}`;
 };
 
-async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      trial: { type: 'string' },
-      redis: { type: 'string' },
-      rounds: { type: 'string', default: '3' },
-      jobs: { type: 'string', default: '3000' },
-      'job-ms': { type: 'string', default: '50' },
-      max: { type: 'string', default: '100' },
-      'check-ms': { type: 'string', default: '100' },
-      'max-delay': { type: 'string', default: '10' },
-      'email-max': { type: 'string', default: '20,50,100' },
-      'sink-ms': { type: 'string', default: '100' },
-      peers: { type: 'string', default: PEERS.join(',') },
-      out: { type: 'string', default: 'bench/results' },
-    },
-  });
-  const s: Settings = { jobs: Number(values.jobs), jobMs: Number(values['job-ms']), max: Number(values.max), checkMs: Number(values['check-ms']), maxDelayMs: Number(values['max-delay']) };
-  if (values.trial) {
-    process.stdout.write(`${JSON.stringify(await runTrial(values.trial as Peer, values.redis!, s))}\n`);
-    return;
-  }
-  const peers = values.peers.split(',') as Peer[];
-  const rounds = Number(values.rounds);
+export async function main(o: Options, argv: string[]): Promise<number> {
+  let server: PrivateRedis | undefined;
+  killAllOnSignal(() => server?.stop());
   const machine = describeMachine();
   const printed: string[] = [];
   const out = (line: string) => (printed.push(line), process.stdout.write(`${line}\n`));
-  const server = await startPrivateRedis();
+  server = await startPrivateRedis();
   const probe = createRedis(server.url);
   try {
-    out(`multiWorker benchmark: ${s.jobs} jobs awaiting a ${s.jobMs} ms timer, at most ${s.max} at once (ceiling ${(s.max * 1000) / s.jobMs} jobs/s), checkTimeout ${s.checkMs} ms, maxEventLoopDelay ${s.maxDelayMs} ms; ${rounds} rounds, interleaved`);
+    out(`multiWorker benchmark: ${o.jobs} jobs awaiting a ${o.jobMs} ms timer, at most ${o.max} at once (ceiling ${(o.max * 1000) / o.jobMs} jobs/s), checkTimeout ${o.checkMs} ms, maxEventLoopDelay ${o.maxDelayMs} ms; ${o.rounds} rounds, interleaved`);
     const trials: Trial[] = [];
-    for (let r = 0; r < rounds; r++) {
+    for (let r = 0; r < o.rounds; r++) {
       // Rotate who goes first, so no peer always runs on the warmest (or noisiest) slot.
-      const order = peers.map((_, i) => peers[(i + r) % peers.length]!);
+      const order = o.peers.map((_, i) => o.peers[(i + r) % o.peers.length]!);
       for (const peer of order) {
-        const t = await trialInChild(peer, server.url, s, probe);
+        const t = await trial(peer, server.url, o, probe);
         trials.push(t);
         out(`  round ${r + 1} ${peer.padEnd(12)} ${Math.round(t.jobsPerSec)} jobs/s, full speed at ${t.fullSpeedMs === null ? 'never' : `${Math.round(t.fullSpeedMs)} ms`}, up to ${t.peakProcessors} at once, ${t.connections} connections`);
       }
@@ -334,24 +216,22 @@ async function main(argv: string[]): Promise<void> {
     out('');
     out('| peer | jobs/s | steady jobs/s | full speed at (ms) | most at once | reached at (ms) | Redis connections |');
     out('|---|---|---|---|---|---|---|');
-    for (const peer of peers) {
+    for (const peer of o.peers) {
       const ts = trials.filter((t) => t.peer === peer);
       out(
         `| ${peer} | ${fmt(ts.map((t) => t.jobsPerSec))} | ${fmt(ts.map((t) => t.steadyJobsPerSec))} | ${fmt(ts.map((t) => t.fullSpeedMs))} | ` +
-          `${fmt(ts.map((t) => t.peakProcessors))} | ${fmt(ts.map((t) => t.peakProcessorsAtMs))} | ${fmt(ts.map((t) => t.connections ?? 0))} |`,
+          `${fmt(ts.map((t) => t.peakProcessors))} | ${fmt(ts.map((t) => t.peakProcessorsAtMs))} | ${fmt(ts.map((t) => t.connections))} |`,
       );
     }
-    const emailMax = values['email-max'] === '' ? [] : values['email-max'].split(',').map(Number);
-    if (emailMax.length > 0) {
-      const sinkMs = Number(values['sink-ms']);
+    if (o.emailMax.length > 0) {
       out('');
-      out(`emails: strategy 5's worker process to a sink taking ${sinkMs} ms per email, 3 s worth at the ceiling; goal 0.8 x max / ${sinkMs} ms`);
+      out(`emails: strategy 5's worker process to a sink taking ${o.sinkMs} ms per email, 3 s worth at the ceiling; goal 0.8 x max / ${o.sinkMs} ms`);
       const runs: EmailRun[] = [];
-      for (let r = 0; r < rounds; r++) {
-        for (const max of emailMax) {
+      for (let r = 0; r < o.rounds; r++) {
+        for (const max of o.emailMax) {
           for (const fixed of r % 2 === 0 ? [false, true] : [true, false]) {
-            const emails = Math.round((3 * max * 1000) / sinkMs);
-            const run = await emailRun(server.url, probe, { emails, sinkMs, max, fixed, checkMs: s.checkMs, maxDelayMs: s.maxDelayMs });
+            const emails = Math.round((3 * max * 1000) / o.sinkMs);
+            const run = await emailRun(server.url, probe, { emails, sinkMs: o.sinkMs, max, fixed, checkMs: o.checkMs, maxDelayMs: o.maxDelayMs });
             runs.push(run);
             out(`  round ${r + 1} max ${max} ${fixed ? 'fixed' : 'multi'}: ${Math.round(run.deliveredPerSec)} emails/s, up to ${run.peakProcessors} processors, ${run.cuts} cuts`);
           }
@@ -360,17 +240,17 @@ async function main(argv: string[]): Promise<void> {
       out('');
       out('| max processors | goal emails/s | multiWorker emails/s | cuts per run | fixed at max emails/s |');
       out('|---|---|---|---|---|');
-      for (const max of emailMax) {
+      for (const max of o.emailMax) {
         const multi = runs.filter((r) => r.max === max && !r.fixed);
         const fixed = runs.filter((r) => r.max === max && r.fixed);
-        out(`| ${max} | ${(0.8 * max * 1000) / sinkMs} | ${fmt(multi.map((r) => r.deliveredPerSec))} | ${fmt(multi.map((r) => r.cuts))} | ${fmt(fixed.map((r) => r.deliveredPerSec))} |`);
+        out(`| ${max} | ${(0.8 * max * 1000) / o.sinkMs} | ${fmt(multi.map((r) => r.deliveredPerSec))} | ${fmt(multi.map((r) => r.cuts))} | ${fmt(fixed.map((r) => r.deliveredPerSec))} |`);
       }
     }
     machine.loadAverage.end = endLoadAverage();
     out('');
     out(machineLine(machine));
-    if (values.out !== '') {
-      const file = path.resolve(ROOT, values.out, `multi-worker-${fileStamp()}.md`);
+    if (o.out !== '') {
+      const file = path.resolve(ROOT, o.out, `multi-worker-${fileStamp()}.md`);
       await mkdir(path.dirname(file), { recursive: true });
       const command = `npm run bench:multi-worker -- ${argv.join(' ')}`.trim().replace(/ --$/, '');
       await writeFile(file, `# multiWorker benchmark\n\n\`${command}\`\n\n${printed.join('\n')}\n`);
@@ -380,14 +260,7 @@ async function main(argv: string[]): Promise<void> {
     probe.disconnect();
     await server.stop();
   }
+  return 0;
 }
 
-if (isMain(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+cliMain(import.meta.url, parseOptions, helpText, main);

@@ -3,9 +3,10 @@
 //
 // A node-resque Worker runs one job at a time; concurrency C is C Workers in
 // this process, each with its own connection - what its MultiWorker runs at C
-// processors, without the ramp-up (strategy 5's benchmark measures that).
-// `timeout` (poll sleep and ping interval) is run.ts's choice per row: 5 ms for
-// throughput as in the anchors, its default 5 s elsewhere. Jobs are added one
+// processors, without the ramp-up (the scaling scenario measures that, with
+// its MultiWorker at its default timeout). `timeout` (poll sleep and ping
+// interval) is run.ts's choice per row: 5 ms for throughput, so that polling
+// does not set the figure, its default 5 s elsewhere. Jobs are added one
 // enqueue each (it has no bulk add), 1,000 at a time in flight.
 // Recovery: the worker process also runs a Scheduler (its README's set-up).
 // By default it judges a worker dead after stuckWorkerTimeout (1 hour) and
@@ -28,6 +29,7 @@ export async function open(s: LibSettings): Promise<QueueLib> {
   const queue = new NR.Queue({ connection }); // add() and fill(): not a worker's connection
   await queue.connect();
   const workers: NR.Worker[] = [];
+  let multi: NR.MultiWorker | undefined;
   let scheduler: NR.Scheduler | undefined;
   return {
     async fill(n) {
@@ -44,9 +46,20 @@ export async function open(s: LibSettings): Promise<QueueLib> {
         await scheduler.connect();
         await scheduler.start();
       }
+      const jobs = { noop: { perform: async (arg?: number) => o.perform(arg) } };
+      if (o.scale) {
+        const { max, checkMs, maxDelayMs, onProcessors } = o.scale;
+        const mw = new NR.MultiWorker({ connection, queues: [QUEUE], minTaskProcessors: 1, maxTaskProcessors: max, checkTimeout: checkMs, maxEventLoopDelay: maxDelayMs }, jobs);
+        mw.on('success', o.done);
+        mw.on('multiWorkerAction', () => onProcessors(mw.workers.length));
+        mw.on('error', (err) => console.error(err));
+        multi = mw;
+        mw.start();
+        return;
+      }
       for (let id = 1; id <= o.concurrency; id++) {
         // Names as MultiWorker gives them: one name per Worker, or they share a "working on" key.
-        const worker = new NR.Worker({ connection, queues: [QUEUE], timeout: s.pollMs, name: `${hostname()}:${process.pid}+${id}` }, { noop: { perform: async (arg?: number) => o.perform(arg) } });
+        const worker = new NR.Worker({ connection, queues: [QUEUE], timeout: s.pollMs, name: `${hostname()}:${process.pid}+${id}` }, jobs);
         worker.on('success', o.done);
         worker.on('error', (err) => console.error(err));
         workers.push(worker);
@@ -59,6 +72,7 @@ export async function open(s: LibSettings): Promise<QueueLib> {
     },
     async close() {
       await Promise.all(workers.map((w) => w.end()));
+      await multi?.end();
       await scheduler?.end();
       await queue.end();
     },

@@ -1,10 +1,12 @@
 // Every knob of `npm run bench:queue`, in one table: flag, environment
 // variable, default, --quick default, one line of documentation. --help is
 // printed from it. A flag beats its variable; --quick changes only defaults.
-import { knobHelpRow, OptionsError, readKnobs, type Knob } from '../knobs.ts';
-import { LIBRARIES, type Library } from './scenarios.ts';
+import { KNOB_RULES, knobsHelp, OptionsError, readKnobs, type Knob } from '../knobs.ts';
 
 export { OptionsError };
+
+export const LIBRARIES = ['ours', 'bullmq', 'node-resque'] as const;
+export type Library = (typeof LIBRARIES)[number];
 
 export const SCENARIOS = ['throughput', 'pickup', 'recovery', 'multi-worker'] as const;
 export type QueueScenario = (typeof SCENARIOS)[number];
@@ -73,7 +75,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
 }
 
 export function helpText(): string {
-  const row = (k: Knob<string>) => knobHelpRow(k, 28, 31);
   return [
     'npm run bench:queue -- [options]',
     '',
@@ -81,11 +82,9 @@ export function helpText(): string {
     'private Redis, each run in a fresh process, rounds interleaved. No-op jobs/s through',
     'one worker process, idle pickup latency, and SIGKILL -> the job running again.',
     '',
-    `  ${'flag'.padEnd(28)} ${'environment variable'.padEnd(31)} meaning`,
-    ...knobs.map(row),
-    `  ${'--help'.padEnd(28)} ${''.padEnd(31)} This text.`,
+    ...knobsHelp(knobs, 28, 31),
     '',
-    'Booleans also take --no-<flag>. A flag beats its variable; --quick only changes defaults.',
+    KNOB_RULES,
     'Examples:',
     '  npm run bench:queue -- --quick',
     '  npm run bench:queue -- --scenarios throughput --concurrency 1 --rounds 5',

@@ -3,12 +3,16 @@
 //
 // Defaults throughout, job status included (a hash per job, kept 24 h), except
 // `prefetch`, which run.ts sets per row: 0, and a prefetch (reserved jobs wait
-// in the processing list, so a crash loses none of them).
+// in the processing list, so a crash loses none of them); multi-worker.ts
+// turns the status off, to compare scaling rather than bookkeeping.
 // Recovery: the worker process also runs a Scheduler, as strategy 4's worker
 // does; a dead worker's jobs go back to the queue once its heartbeat is older
 // than heartbeatTtlMs (5 s), checked every second by the scheduler leader.
+// Scaling: our MultiWorker. Every worker here holds two connections, however
+// many jobs run (its blocking waits get a duplicate); add() opens a third.
+import type { Redis } from 'ioredis';
 import { isMain } from '../../shared/main.ts';
-import { Queue, Scheduler, Worker } from '../../shared/queue/index.ts';
+import { MultiWorker, Queue, Scheduler, Worker } from '../../shared/queue/index.ts';
 import { createRedis } from '../../shared/redis.ts';
 import { childMain, type LibSettings, type QueueLib } from './scenarios.ts';
 
@@ -16,38 +20,54 @@ const QUEUE = 'bench';
 const BATCH = 1000;
 
 export async function open(s: LibSettings): Promise<QueueLib> {
-  const redis = createRedis(s.url); // the worker's commands (its blocking waits get a duplicate)
-  const producer = createRedis(s.url); // add() and fill(): not the worker's connection
-  const queue = new Queue({ redis: producer, namespace: s.namespace });
+  const status = s.keepStatus === false ? { statusTtlMs: 0 } : {};
+  const redis = createRedis(s.url); // the worker's commands, and fill() before it starts
+  const queue = new Queue({ redis, namespace: s.namespace, ...status });
+  let producer: Redis | undefined; // add(): not the worker's connection
+  let adder: Queue | undefined;
   let worker: Worker | undefined;
+  let multi: MultiWorker | undefined;
   let scheduler: Scheduler | undefined;
   return {
     async fill(n) {
       for (let i = 0; i < n; i += BATCH) await queue.enqueueMany(QUEUE, 'noop', Array.from({ length: Math.min(BATCH, n - i) }, () => []));
     },
     async add(arg) {
-      await queue.enqueue(QUEUE, 'noop', [arg]);
+      producer ??= createRedis(s.url);
+      adder ??= new Queue({ redis: producer, namespace: s.namespace, ...status });
+      await adder.enqueue(QUEUE, 'noop', [arg]);
     },
     async work(o) {
-      worker = new Worker({ redis, namespace: s.namespace, queues: [QUEUE], jobs: { noop: o.perform }, concurrency: o.concurrency, prefetch: o.prefetch });
-      worker.on('success', o.done);
-      worker.on('error', (err) => console.error(err));
+      const common = { redis, namespace: s.namespace, queues: [QUEUE], jobs: { noop: o.perform }, prefetch: o.prefetch, ...status };
       if (o.recover) {
         scheduler = new Scheduler({ redis, namespace: s.namespace });
         scheduler.on('error', (err) => console.error(err));
         await scheduler.start();
       }
+      if (o.scale) {
+        const { max, checkMs, maxDelayMs, onProcessors } = o.scale;
+        multi = new MultiWorker({ ...common, minTaskProcessors: 1, maxTaskProcessors: max, checkTimeout: checkMs, maxEventLoopDelay: maxDelayMs });
+        multi.on('success', o.done);
+        multi.on('multiWorkerAction', (a) => onProcessors(a.processors));
+        multi.on('error', (err) => console.error(err));
+        await multi.start();
+        return;
+      }
+      worker = new Worker({ ...common, concurrency: o.concurrency });
+      worker.on('success', o.done);
+      worker.on('error', (err) => console.error(err));
       await worker.start();
     },
     async leftover() {
-      const [waiting, reserved] = await Promise.all([producer.llen(queue.keys.queue(QUEUE)), worker ? producer.llen(queue.keys.processing(worker.name)) : 0]);
+      const [waiting, reserved] = await Promise.all([redis.llen(queue.keys.queue(QUEUE)), worker ? redis.llen(queue.keys.processing(worker.name)) : 0]);
       return waiting + reserved;
     },
     async close() {
       await worker?.stop();
+      await multi?.stop();
       await scheduler?.stop();
       redis.disconnect();
-      producer.disconnect();
+      producer?.disconnect();
     },
   };
 }

@@ -1,73 +1,22 @@
 // From a queue-<date>.json to what people read: medians with min-max over
-// rounds, ratios to BullMQ of the same round, the issue's goals checked, the
+// rounds, ratios to BullMQ of the same round, our library's goals checked, the
 // terminal tables, the Markdown file, and the section `npm run bench` puts in
 // its report. Pure functions of a results file, so an old run can be redrawn.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { machineLine, type Machine } from '../machine.ts';
+import { ROOT } from '../../shared/root.ts';
+import { knobArgs } from '../knobs.ts';
+import { machineLine } from '../machine.ts';
 import { spread, type Spread } from '../numbers.ts';
-import type { ProfileSummary } from '../profile.ts';
-import { markdownTable, show, textTable } from '../report.ts';
-import type { QueueBenchOptions } from './options.ts';
-import type { Library, PickupResult, ThroughputResult } from './scenarios.ts';
+import { int, markdownTable, show, textTable, type Table } from '../tables.ts';
+import { knobs } from './options.ts';
+import type { MultiWorkerRun, QueueBenchResult } from './types.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-
-/** Issue 4's goals for our library. */
+/** What our queue library sets out to be: twice BullMQ's throughput, an idle pickup faster than a poll, a dead worker's job back within seconds. */
 export const GOALS = { xBullmq: 2, pickupP50Ms: 2, recoveryS: 10 } as const;
-
-export interface Row {
-  /** Stable id of the row within its scenario (ours-p0, bullmq, node-resque-tuned...). */
-  key: string;
-  library: Library;
-  /** What the row is, settings included. */
-  label: string;
-  /** Extra arguments for the harness child. */
-  args: string[];
-}
-
-interface RunBase {
-  round: number;
-  row: string;
-  library: Library;
-  label: string;
-}
-export type ThroughputRun = RunBase & ThroughputResult;
-export type PickupRun = RunBase & PickupResult;
-export interface RecoveryRun extends RunBase {
-  /** SIGKILL -> the job's start in the fresh worker; null = not within capS. */
-  recoveredMs: number | null;
-  /** SIGKILL -> the fresh worker process ready (it starts once the killed one is gone). */
-  rescuerReadyMs: number | null;
-  capS: number;
-  error?: string;
-}
-export interface MultiWorkerRun {
-  command: string;
-  exitCode: number | null;
-  durationS: number;
-  /** Its stdout, as printed. */
-  output: string;
-  stderr?: string;
-}
-
-export interface QueueBenchResult {
-  schema: 1;
-  kind: 'queue';
-  startedAt: string;
-  finishedAt: string;
-  durationS: number;
-  machine: Machine & { redis: string };
-  settings: Omit<QueueBenchOptions, 'out' | 'write' | 'json'>;
-  runs: { throughput: ThroughputRun[]; pickup: PickupRun[]; recovery: RecoveryRun[] };
-  multiWorker: MultiWorkerRun | null;
-  profiles: ProfileSummary[];
-  notes: string[];
-}
 
 // ---------------------------------------------------------------- summaries
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const x2 = (n: number) => `${n.toFixed(2)}x`;
 const ms1 = (n: number) => (n < 10 ? n.toFixed(1) : int(n));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -207,12 +156,6 @@ export function goals(result: QueueBenchResult): Goal[] {
 
 // ---------------------------------------------------------------- tables
 
-interface Table {
-  headers: string[];
-  rows: string[][];
-  right?: boolean[];
-}
-
 export function throughputTable(result: QueueBenchResult): Table {
   const tp = summarizeThroughput(result);
   const concurrencies = uniq(tp.map((t) => t.concurrency));
@@ -265,7 +208,7 @@ export function profileTable(result: QueueBenchResult): Table {
 }
 
 export function goalsTable(result: QueueBenchResult): Table {
-  return { headers: ['goal (issue 4)', 'measured', 'met?'], rows: goals(result).map((g) => [g.goal, g.measured, g.met]) };
+  return { headers: ['goal', 'measured', 'met?'], rows: goals(result).map((g) => [g.goal, g.measured, g.met]) };
 }
 
 // ---------------------------------------------------------------- documents
@@ -273,24 +216,10 @@ export function goalsTable(result: QueueBenchResult): Table {
 export const queueMachineLine = (m: QueueBenchResult['machine']) => `${machineLine(m)} · Redis ${m.redis}`;
 
 export function commandLine(s: QueueBenchResult['settings']): string {
-  const parts = [
-    'npm run bench:queue --',
-    `--scenarios ${s.scenarios.join(',')}`,
-    `--libraries ${s.libraries.join(',')}`,
-    `--jobs ${s.jobs}`,
-    `--concurrency ${s.concurrency.join(',')}`,
-    `--prefetch ${s.prefetch}`,
-    `--resque-poll-ms ${s.resquePollMs}`,
-    `--rounds ${s.rounds}`,
-    `--pickup-jobs ${s.pickupJobs}`,
-    `--pickup-interval ${s.pickupIntervalMs}`,
-    `--recovery-rounds ${s.recoveryRounds}`,
-    `--recovery-cap ${s.recoveryCapS}`,
-  ];
-  if (s.quick) parts.push('--quick');
+  const args = (...keys: (keyof QueueBenchResult['settings'])[]) => knobArgs(knobs, s, keys);
+  const parts = ['npm run bench:queue --', ...args('scenarios', 'libraries', 'jobs', 'concurrency', 'prefetch', 'resquePollMs', 'rounds', 'pickupJobs', 'pickupIntervalMs', 'recoveryRounds', 'recoveryCapS', 'quick')];
   if (s.multiWorkerArgs) parts.push(`--multi-worker-args "${s.multiWorkerArgs}"`);
-  if (s.cpuProf) parts.push('--cpu-prof');
-  return parts.join(' ');
+  return [...parts, ...args('cpuProf')].join(' ');
 }
 
 /** The multi-worker benchmark's own summary: its output without the per-trial progress lines. */

@@ -1,5 +1,5 @@
 // npm run bench:queue - our queue library against BullMQ 6 and node-resque 9,
-// in the same run, on the same private redis-server (issues 4 and 6):
+// in the same run, on the same private redis-server:
 //
 //   throughput  no-op jobs/s through one worker process at each --concurrency
 //               (ours twice: prefetch 0, and --prefetch)
@@ -20,125 +20,40 @@
 // <out>/queue-<date>.md; `npm run bench` puts the newest into its report.
 //
 //   npm run bench:queue -- --help
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { Redis } from 'ioredis';
-import { isMain } from '../../shared/main.ts';
+import { cliMain } from '../knobs.ts';
 import { createRedis, startPrivateRedis } from '../../shared/redis.ts';
+import { ROOT } from '../../shared/root.ts';
 import { describeMachine, endLoadAverage } from '../machine.ts';
+import { killAllNow, killAllOnSignal, signalGroup, spawnEntry } from '../processes.ts';
 import { summarizeProfiles, type ProfileDir } from '../profile.ts';
-import { helpText, OptionsError, parseOptions, type QueueBenchOptions } from './options.ts';
-import { commandLine, markdownFile, terminalReport, type QueueBenchResult, type RecoveryRun, type Row, type ThroughputRun, type PickupRun, type MultiWorkerRun } from './report.ts';
-import type { Library, PickupResult, ThroughputResult } from './scenarios.ts';
+import { fileStamp } from '../write.ts';
+import { benchLine, lastOutput, measure, startHarness } from './harness.ts';
+import { helpText, parseOptions, type Library, type QueueBenchOptions } from './options.ts';
+import { commandLine, markdownFile, terminalReport } from './report.ts';
+import type { MultiWorkerRun, PickupResult, PickupRun, QueueBenchResult, RecoveryRun, ThroughputResult, ThroughputRun } from './types.ts';
 
-const HERE = import.meta.dirname;
-const ROOT = path.resolve(HERE, '../..');
-const MULTI_WORKER = path.join(HERE, 'multi-worker.ts');
+const MULTI_WORKER = 'bench/queue/multi-worker.ts';
 
-// ---------------------------------------------------------------- children
-
-interface Child {
-  proc: ChildProcess;
-  /** The next {"bench": kind} line (already printed ones included), or null after timeoutMs or the child's exit. */
-  next(kind: string, timeoutMs: number): Promise<Record<string, unknown> | null>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  tail(): string;
-  kill(signal?: NodeJS.Signals): void;
-}
-
-const live = new Set<Child>();
 /** Stops the private Redis of the run in progress (Ctrl-C). */
 let stopRedis: (() => Promise<void>) | undefined;
-
-/** Kills every child's process group now (Ctrl-C, an error, or exit). */
-function killAll(): void {
-  for (const c of live) c.kill('SIGKILL');
-}
-
-function start(args: string[]): Child {
-  // Its own process group: a kill reaches what it started, and Ctrl-C in the terminal reaches only us.
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const lines: Record<string, unknown>[] = [];
-  const waiters = new Set<() => void>();
-  const output: string[] = [];
-  const keep = (raw: string) => {
-    output.push(raw);
-    if (output.length > 40) output.shift();
-  };
-  readline.createInterface({ input: proc.stdout! }).on('line', (raw) => {
-    if (raw.startsWith('{"bench"')) {
-      try {
-        lines.push(JSON.parse(raw) as Record<string, unknown>);
-        for (const w of waiters) w();
-        return;
-      } catch {
-        // not ours after all
-      }
-    }
-    keep(raw);
-  });
-  readline.createInterface({ input: proc.stderr! }).on('line', keep);
-  let done = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => {
-      done = true;
-      live.delete(child);
-      for (const w of waiters) w();
-      resolve({ code, signal });
-    }),
-  );
-  let taken = 0;
-  const child: Child = {
-    proc,
-    exited,
-    tail: () => output.slice(-15).join('\n'),
-    kill(signal = 'SIGTERM') {
-      try {
-        process.kill(-proc.pid!, signal);
-      } catch {
-        // already gone
-      }
-    },
-    next(kind, timeoutMs) {
-      return new Promise((resolve) => {
-        const check = () => {
-          while (taken < lines.length) {
-            const line = lines[taken++]!;
-            if (line.bench === kind) return finish(line);
-          }
-          if (done) finish(null);
-        };
-        const timer = setTimeout(() => finish(null), timeoutMs);
-        function finish(line: Record<string, unknown> | null) {
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(line);
-        }
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-  live.add(child);
-  return child;
-}
-
-/** Runs one measured child to its end and returns its result line. */
-async function measure<T>(library: Library, args: string[]): Promise<T> {
-  const child = start([path.join(HERE, `${library}.ts`), ...args]);
-  const result = await child.next('result', 10 * 60_000);
-  const { code, signal } = await child.exited;
-  if (!result || code !== 0) throw new Error(`${library} ${args[0]} failed (exit ${code ?? signal}):\n${child.tail()}`);
-  const { bench: _, ...rest } = result;
-  return rest as T;
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------- the plan
+
+/** One row of a table: a library with its settings, and the harness arguments that set them. */
+interface Row {
+  /** Stable id of the row within its scenario (ours-p0, bullmq, node-resque-tuned...). */
+  key: string;
+  library: Library;
+  /** What the row is, settings included. */
+  label: string;
+  args: string[];
+}
 
 const LABEL: Record<Library, string> = { ours: 'ours', bullmq: 'BullMQ 6', 'node-resque': 'node-resque 9' };
 
@@ -253,11 +168,11 @@ export async function runQueueBench(o: QueueBenchOptions, observer: Observer = {
     }
 
     if (has('multi-worker')) {
-      if (existsSync(MULTI_WORKER)) multiWorker = await runMultiWorker(o, observer);
+      if (existsSync(path.join(ROOT, MULTI_WORKER))) multiWorker = await runMultiWorker(o, observer);
       else notes.push('bench/queue/multi-worker.ts does not exist yet: its scenario was skipped.');
     }
   } finally {
-    killAll();
+    killAllNow();
     probe.disconnect();
     await server.stop();
     stopRedis = undefined;
@@ -282,30 +197,30 @@ export async function runQueueBench(o: QueueBenchOptions, observer: Observer = {
 
 /** SIGKILL a worker process mid-job, start a fresh one, time kill -> the job's next start. */
 async function recoveryTrial(row: Row, round: number, url: string, namespace: string, capS: number): Promise<RecoveryRun> {
-  const args = [path.join(HERE, `${row.library}.ts`), 'recovery', '--redis', url, '--namespace', namespace, ...row.args];
+  const args = ['recovery', '--redis', url, '--namespace', namespace, ...row.args];
   const base = { round, row: row.key, library: row.library, label: row.label, capS };
-  const victim = start([...args, '--role', 'victim']);
-  const first = await victim.next('started', 60_000);
+  const victim = startHarness(row.library, [...args, '--role', 'victim']);
+  const first = await benchLine(victim, 'started', 60_000);
   if (!first) {
-    victim.kill('SIGKILL');
-    return { ...base, recoveredMs: null, rescuerReadyMs: null, error: `the job never started in the first worker:\n${victim.tail()}` };
+    signalGroup(victim.pid, 'SIGKILL');
+    return { ...base, recoveredMs: null, rescuerReadyMs: null, error: `the job never started in the first worker:\n${lastOutput(victim)}` };
   }
   await sleep(500); // mid-job, not at its first instruction
   const killedAt = Date.now();
-  victim.kill('SIGKILL');
+  signalGroup(victim.pid, 'SIGKILL');
   await victim.exited;
-  const rescuer = start([...args, '--role', 'rescuer']);
+  const rescuer = startHarness(row.library, [...args, '--role', 'rescuer']);
   try {
-    const ready = await rescuer.next('ready', capS * 1000);
-    const again = await rescuer.next('started', Math.max(0, killedAt + capS * 1000 - Date.now()));
+    const ready = await benchLine(rescuer, 'ready', capS * 1000);
+    const again = await benchLine(rescuer, 'started', Math.max(0, killedAt + capS * 1000 - Date.now()));
     return {
       ...base,
       recoveredMs: again ? Number(again.at) - killedAt : null,
       rescuerReadyMs: ready ? Number(ready.at) - killedAt : null,
-      ...(ready ? {} : { error: `the fresh worker did not start:\n${rescuer.tail()}` }),
+      ...(ready ? {} : { error: `the fresh worker did not start:\n${lastOutput(rescuer)}` }),
     };
   } finally {
-    rescuer.kill('SIGKILL');
+    signalGroup(rescuer.pid, 'SIGKILL');
     await rescuer.exited;
   }
 }
@@ -321,25 +236,20 @@ async function runMultiWorker(o: QueueBenchOptions, observer: Observer): Promise
   const command = `node --import tsx bench/queue/multi-worker.ts ${args.map((a) => (a === '' ? "''" : a)).join(' ')}`;
   observer.note(`multi-worker: ${command}`);
   const t0 = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', MULTI_WORKER, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const killGroup = () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  };
-  const handle: Child = { proc: child, next: async () => null, exited: Promise.resolve({ code: null, signal: null }), tail: () => '', kill: killGroup };
-  live.add(handle);
   const out: string[] = [];
   const err: string[] = [];
-  readline.createInterface({ input: child.stdout! }).on('line', (l) => {
-    out.push(l);
-    if (/^\s+round /.test(l)) observer.note(`multi-worker:${l}`);
+  const child = spawnEntry({
+    name: 'multi-worker',
+    entry: MULTI_WORKER,
+    args,
+    watch: [],
+    onOutput(line, stream) {
+      if (stream === 'stderr') return void err.push(line);
+      out.push(line);
+      if (/^\s+round /.test(line)) observer.note(`multi-worker:${line}`);
+    },
   });
-  readline.createInterface({ input: child.stderr! }).on('line', (l) => err.push(l));
-  const [code] = await new Promise<[number | null]>((resolve) => child.once('exit', (c) => resolve([c])));
-  live.delete(handle);
+  const { code } = await child.exited;
   return { command, exitCode: code, durationS: Math.round((Date.now() - t0) / 1000), output: out.join('\n'), ...(code === 0 ? {} : { stderr: err.slice(-20).join('\n') }) };
 }
 
@@ -347,11 +257,6 @@ function settingsOf(o: QueueBenchOptions): QueueBenchResult['settings'] {
   const { out: _o, write: _w, json: _j, ...rest } = o as QueueBenchOptions & { help?: boolean };
   delete (rest as { help?: boolean }).help;
   return rest;
-}
-
-/** A file-name-safe UTC timestamp: 2026-11-29T04-51-07Z. */
-export function fileStamp(date = new Date()): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }
 
 export async function writeQueueResults(result: QueueBenchResult, out: string, stamp: string): Promise<{ json: string; report: string }> {
@@ -366,30 +271,13 @@ export async function writeQueueResults(result: QueueBenchResult, out: string, s
 
 // ---------------------------------------------------------------- the CLI
 
-export async function main(argv: string[]): Promise<number> {
-  let o;
-  try {
-    o = parseOptions(argv);
-  } catch (err) {
-    if (!(err instanceof OptionsError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 2;
-  }
-  if (o.help) {
-    process.stdout.write(helpText());
-    return 0;
-  }
+export async function main(o: QueueBenchOptions): Promise<number> {
   let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals) => {
+  killAllOnSignal(async (signal) => {
     interrupted = true;
     process.stderr.write(`\n${signal}: stopping every process the benchmark started; no results written\n`);
-    killAll();
-    setTimeout(() => process.exit(130), 5000).unref();
-    void (stopRedis?.() ?? Promise.resolve()).finally(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', killAll);
+    await stopRedis?.();
+  });
   const stamp = fileStamp();
   const t0 = Date.now();
   const note = (text: string) => process.stderr.write(`[${Math.round((Date.now() - t0) / 1000)}s] ${text}\n`);
@@ -410,12 +298,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (isMain(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+cliMain(import.meta.url, parseOptions, helpText, main);

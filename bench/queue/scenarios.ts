@@ -18,16 +18,18 @@
 //   recovery    a worker process whose job never finishes; run.ts SIGKILLs
 //               it and starts a fresh one; the job's second start is timed
 //               there (clocks of two processes: Date.now(), same machine).
+//   scaling     N jobs that each await a T ms timer, at most P at once (a
+//               fixed concurrency P, or a multiWorker up to P); how soon it
+//               reaches the ceiling of P x 1000 / T jobs/s (multi-worker.ts).
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { percentile } from '../numbers.ts';
+import type { PickupResult, ScalingResult, ThroughputResult } from './types.ts';
 
-export const LIBRARIES = ['ours', 'bullmq', 'node-resque'] as const;
-export type Library = (typeof LIBRARIES)[number];
-export type Scenario = 'throughput' | 'pickup' | 'recovery';
+export type Scenario = 'throughput' | 'pickup' | 'recovery' | 'scaling';
 
 /** What every harness is given: where Redis is, and which settings of its library to use. */
 export interface LibSettings {
@@ -38,6 +40,8 @@ export interface LibSettings {
   pollMs?: number;
   /** node-resque only: a Scheduler that recovers a dead worker's job (see node-resque.ts). */
   tuned?: boolean;
+  /** Ours only: false = no status hash per job (statusTtlMs 0), as node-resque keeps none; default true. */
+  keepStatus?: boolean;
 }
 
 export interface WorkOptions {
@@ -50,11 +54,17 @@ export interface WorkOptions {
   done: () => void;
   /** Also run what the library needs in a worker process to recover a dead worker's job. */
   recover: boolean;
+  /**
+   * Instead of `concurrency`: a multiWorker (ours, node-resque) that starts
+   * at one processor and adds up to `max` while the event loop stays under
+   * `maxDelayMs`, checked every `checkMs`; `onProcessors` hears each count.
+   */
+  scale?: { max: number; checkMs: number; maxDelayMs: number; onProcessors: (n: number) => void };
 }
 
 /** The one interface every harness implements, with its library's own API. */
 export interface QueueLib {
-  /** Puts n no-op jobs in the queue, the library's fastest bulk way. */
+  /** Puts n no-op jobs in the queue, the library's fastest bulk way, before any worker starts. */
   fill(n: number): Promise<void>;
   /** Adds one job, from a connection that is not the worker's. */
   add(arg: number): Promise<void>;
@@ -63,35 +73,6 @@ export interface QueueLib {
   /** Jobs still waiting or reserved in Redis (0 once every job has completed). */
   leftover(): Promise<number>;
   close(): Promise<void>;
-}
-
-export interface ThroughputResult {
-  scenario: 'throughput';
-  jobs: number;
-  concurrency: number;
-  prefetch: number;
-  /** How long the bulk add took (not part of the figure). */
-  fillMs: number;
-  /** From starting the worker to the last job complete. */
-  ms: number;
-  jobsPerSec: number;
-  /** Success events seen: exactly `jobs`, or something ran twice. */
-  completed: number;
-  /** Jobs left waiting or reserved once all were reported complete: 0, or something was lost on the way. */
-  leftover: number;
-  /** CPU per job while the worker ran: this process (worker and library), and redis-server. */
-  cpuUsPerJob: { node: number; redis: number };
-}
-
-export interface PickupResult {
-  scenario: 'pickup';
-  jobs: number;
-  intervalMs: number;
-  /** Enqueue -> job start, ms, in the order sent (warm-up jobs left out). */
-  latenciesMs: number[];
-  p50: number;
-  p99: number;
-  max: number;
 }
 
 /** A line a recovery role prints: the worker is up, or the job (re)started, by the wall clock. */
@@ -239,6 +220,59 @@ export async function recovery(lib: QueueLib, role: 'victim' | 'rescuer'): Promi
   return new Promise<never>(() => {}); // until run.ts kills this process
 }
 
+/** The jobs are in Redis before the worker starts; the clock starts when it does. */
+export async function scaling(lib: QueueLib, o: { jobs: number; jobMs: number; max: number; multi: boolean; checkMs: number; maxDelayMs: number }): Promise<ScalingResult> {
+  await lib.fill(o.jobs);
+  const done: number[] = [];
+  let running = 0;
+  let peak = 0;
+  let peakAt = 0;
+  const seen = (n: number) => n > peak && ((peak = n), (peakAt = performance.now() - t0));
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const t0 = performance.now();
+  await lib.work({
+    concurrency: o.max,
+    prefetch: 0,
+    // A fixed worker's count is its running jobs; a multiWorker's, its processors.
+    perform: async () => {
+      if (!o.multi) seen(++running);
+      await sleep(o.jobMs);
+      running--;
+    },
+    done: () => {
+      done.push(performance.now() - t0);
+      if (done.length === o.jobs) finished();
+    },
+    recover: false,
+    ...(o.multi ? { scale: { max: o.max, checkMs: o.checkMs, maxDelayMs: o.maxDelayMs, onProcessors: seen } } : {}),
+  });
+  await allDone;
+  await lib.close();
+
+  const totalMs = done[done.length - 1]!;
+  const ceiling = (o.max * 1000) / o.jobMs;
+  const windowMs = 250;
+  let fullSpeedMs: number | null = null;
+  for (let i = 0, j = 0; i < done.length; i++) {
+    while (done[j]! <= done[i]! - windowMs) j++;
+    if (done[i]! >= windowMs && i - j + 1 >= 0.9 * ceiling * (windowMs / 1000)) {
+      fullSpeedMs = done[i]! - windowMs;
+      break;
+    }
+  }
+  const after = fullSpeedMs === null ? 0 : done.filter((t) => t > fullSpeedMs!).length;
+  return {
+    scenario: 'scaling',
+    totalMs,
+    jobsPerSec: (o.jobs / totalMs) * 1000,
+    steadyJobsPerSec: fullSpeedMs === null ? null : (after / (totalMs - fullSpeedMs)) * 1000,
+    fullSpeedMs,
+    peakProcessors: peak,
+    peakProcessorsAtMs: peakAt,
+  };
+}
+
 /** The command line of a harness child: `<lib>.ts <scenario> --redis <url> --namespace <ns> [...]`. */
 export async function runChild(open: (s: LibSettings) => Promise<QueueLib>, argv = process.argv.slice(2)): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -256,11 +290,16 @@ export async function runChild(open: (s: LibSettings) => Promise<QueueLib>, argv
       warmup: { type: 'string', default: '5' },
       role: { type: 'string', default: 'victim' },
       'profile-dir': { type: 'string' },
+      'no-status': { type: 'boolean', default: false },
+      'job-ms': { type: 'string', default: '50' },
+      multi: { type: 'boolean', default: false },
+      'check-ms': { type: 'string', default: '100' },
+      'max-delay': { type: 'string', default: '10' },
     },
   });
   const scenario = positionals[0] as Scenario | undefined;
-  if (!values.redis || !scenario) throw new Error('usage: <lib>.ts throughput|pickup|recovery --redis <url> [--namespace ns] [--jobs n] [--concurrency c] [--prefetch p] ...');
-  const settings: LibSettings = { url: values.redis, namespace: values.namespace, tuned: values.tuned };
+  if (!values.redis || !scenario) throw new Error('usage: <lib>.ts throughput|pickup|recovery|scaling --redis <url> [--namespace ns] [--jobs n] [--concurrency c] [--prefetch p] ...');
+  const settings: LibSettings = { url: values.redis, namespace: values.namespace, tuned: values.tuned, keepStatus: !values['no-status'] };
   if (values['poll-ms'] !== undefined) settings.pollMs = Number(values['poll-ms']);
   const lib = await open(settings);
   const print = (result: object) => process.stdout.write(`${JSON.stringify({ bench: 'result', ...result })}\n`);
@@ -270,6 +309,9 @@ export async function runChild(open: (s: LibSettings) => Promise<QueueLib>, argv
     print(await pickup(lib, { jobs: Number(values.jobs), intervalMs: Number(values['interval-ms']), warmup: Number(values.warmup) }));
   } else if (scenario === 'recovery') {
     await recovery(lib, values.role === 'rescuer' ? 'rescuer' : 'victim');
+  } else if (scenario === 'scaling') {
+    const n = (flag: 'job-ms' | 'check-ms' | 'max-delay') => Number(values[flag]);
+    print(await scaling(lib, { jobs: Number(values.jobs), jobMs: n('job-ms'), max: Number(values.concurrency), multi: values.multi, checkMs: n('check-ms'), maxDelayMs: n('max-delay') }));
   } else {
     throw new Error(`unknown scenario "${String(scenario)}"`);
   }

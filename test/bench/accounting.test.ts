@@ -7,8 +7,8 @@ import { account } from '../../bench/accounting.ts';
 import type { LoadRecord } from '../../bench/load.ts';
 import { percentile, spread } from '../../bench/numbers.ts';
 import { OptionsError, parseOptions } from '../../bench/options.ts';
-import { show } from '../../bench/report.ts';
 import type { LedgerEntry } from '../../bench/sink.ts';
+import { show } from '../../bench/tables.ts';
 
 const T0 = 1_700_000_000_000;
 

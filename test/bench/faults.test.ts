@@ -12,12 +12,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { FAULTS_END, FAULTS_START, faultsBlock, replaceBlock } from '../../bench/doc.ts';
-import { FAULT_CONNECTIONS, type FaultRun } from '../../bench/faults.ts';
 import { judge } from '../../bench/faults-report.ts';
 import { FAULT_NAMES, OptionsError, parseOptions } from '../../bench/options.ts';
-import { runBench, type BenchResult } from '../../bench/orchestrator.ts';
+import { runBench } from '../../bench/orchestrator.ts';
 import { killAllNow } from '../../bench/processes.ts';
 import { markdownReport } from '../../bench/report.ts';
+import { FAULT_CONNECTIONS, type BenchResult, type FaultRun } from '../../bench/types.ts';
 
 // Short: 30 req/s for 5 s, two kills 1.5 s apart, a 2 s sink outage. Drains are
 // bounded by a generous deadline, never by a fixed sleep: 4 and 5 wait out a

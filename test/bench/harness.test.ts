@@ -16,10 +16,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseOptions } from '../../bench/options.ts';
-import { runBench, type BenchResult } from '../../bench/orchestrator.ts';
+import { runBench } from '../../bench/orchestrator.ts';
 import { spawnEvents, type Proc } from '../../bench/processes.ts';
 import { charts, readmeTable } from '../../bench/report.ts';
 import { replaceBlock, resultsBlock, START, END } from '../../bench/doc.ts';
+import type { BenchResult } from '../../bench/types.ts';
 import { writeResults } from '../../bench/write.ts';
 import { ROOT } from '../helpers/spawn.ts';
 

@@ -8,7 +8,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newestQueueSection, type QueueBenchResult } from '../../bench/queue/report.ts';
+import { newestQueueSection } from '../../bench/queue/report.ts';
+import type { QueueBenchResult } from '../../bench/queue/types.ts';
 import { ROOT } from '../helpers/spawn.ts';
 
 async function benchQueue(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

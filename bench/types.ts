@@ -1,0 +1,161 @@
+// What a benchmark run produces, as types: the runner (orchestrator.ts and the
+// passes it calls) fills them in, the report side (report.ts, doc.ts,
+// write.ts, progress.ts) reads them. Nothing here imports the runner, so the
+// flow is one way: run -> these types -> tables and report -> files.
+import type { Machine } from './machine.ts';
+import type { BenchOptions, FaultName, Pass } from './options.ts';
+import type { ProfileSummary } from './profile.ts';
+import type { CrashTarget, Selection } from './targets.ts';
+
+/** Few connections in the faults pass: autocannon sends each connection's share of a second at its start, so fewer connections, smaller bursts. */
+export const FAULT_CONNECTIONS = 10;
+
+export interface HttpFigures {
+  /** Responses (any status) per second. */
+  reqPerSec: number;
+  responses: number;
+  latencyMs: { p50: number; p97_5: number; p99: number; max: number; mean: number };
+  non2xx: number;
+  /** Connection errors and timeouts as autocannon counts them (a refused reconnect is one each). */
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  durationS: number;
+}
+
+/** Accepted against delivered, id by id (accounting.ts says what each count means). */
+export interface Delivery {
+  accepted: number;
+  delivered: number;
+  /** Accepted, not delivered, and reported failed by the strategy (failedIds; absent in results written before it was counted). */
+  failed?: number;
+  lost: number;
+  unfinished: number;
+  duplicates: number;
+  deliveredWithout2xx: number;
+  /** Delivered without a 2xx, and in flight at the moment of the kill (crash pass only). */
+  cutByCrash: number;
+  /** Distinct emails delivered per second, from the start of the load to the last first delivery. */
+  emailsPerSec: number;
+  /** Sink acceptance minus client acceptance, for delivered ids; negative when the sink had it first (strategy 1). */
+  endToEndMs: { p50: number; p99: number; max: number } | null;
+  /** A few ids accepted and not delivered, for looking them up in the logs. */
+  notDeliveredSample: string[];
+  duplicatedSample: string[];
+}
+
+export interface DrainResult {
+  drained: boolean;
+  /** From the end of the load to the start of the final quiet period (or the deadline). */
+  ms: number;
+  /** The strategy's last reported `pending` (null if /stats could not be read or has no such field). */
+  pendingAtEnd: number | null;
+}
+
+export interface CrashOutcome {
+  kind: CrashTarget;
+  killedPid: number;
+  /** ms after the start of the load. */
+  atMs: number;
+  /** The process that took over (the new server, or the new worker child). */
+  restartedPid: number | null;
+  /** From the kill until the replacement was ready. */
+  restartMs: number | null;
+  /** The killed pid no longer exists. */
+  killedIsGone: boolean;
+  error?: string;
+}
+
+export interface LoadRun {
+  round: number;
+  target: string;
+  prefix: string;
+  startupMs: number;
+  http: HttpFigures;
+  /** req/s over the baseline's req/s in the same round. */
+  ratio: number | null;
+  /** Null for the baseline, which sends nothing. */
+  delivery: Delivery | null;
+  drain: DrainResult;
+}
+
+export interface SweepRun {
+  target: string;
+  latencyMs: number;
+  http: HttpFigures;
+}
+
+export interface CrashRun {
+  target: string;
+  prefix: string;
+  http: HttpFigures;
+  delivery: Delivery;
+  drain: DrainResult;
+  crash: CrashOutcome;
+  /** What the strategy reported as pending just before the kill. */
+  pendingAtKill: number | null;
+}
+
+export interface FaultEvent {
+  /** ms after the start of the load. */
+  atMs: number;
+  what: string;
+  /** How long it took: back after a kill, down for, restart time. */
+  ms?: number;
+  error?: string;
+}
+
+export interface FaultRun {
+  target: string;
+  fault: FaultName;
+  prefix: string;
+  http: HttpFigures;
+  delivery: Delivery;
+  drain: DrainResult;
+  events: FaultEvent[];
+  /** sink-5xx-some: what became of the emails to the addresses the sink refuses. */
+  refused?: { sent: number; accepted: number; delivered: number; failed: number; lost: number };
+  /** The strategy's GET /stats at the end (sent, failed, pending and its own extras), null if unreadable. */
+  stats: Record<string, unknown> | null;
+}
+
+/** Settings that shape the figures (what a reader needs to repeat the run). */
+export type Settings = Omit<BenchOptions, 'out' | 'write' | 'json' | 'progress'>;
+
+export interface BenchResult {
+  schema: 1;
+  startedAt: string;
+  finishedAt: string;
+  durationS: number;
+  machine: Machine;
+  settings: Settings;
+  targets: string[];
+  skipped: Selection['skipped'];
+  /** `faults` is absent in results written before the faults pass existed. */
+  runs: { load: LoadRun[]; sweep: SweepRun[]; crash: CrashRun[]; faults?: FaultRun[] };
+  /**
+   * The queue micro-benchmarks (ours vs BullMQ vs node-resque, npm run
+   * bench:queue); null until that runs. `{ markdown }` is put into the report
+   * as it is; anything else is shown as JSON.
+   */
+  queue: { markdown: string } | Record<string, unknown> | null;
+  profiles: ProfileSummary[];
+  notes: string[];
+}
+
+export interface ProgressEvent {
+  step: number;
+  steps: number;
+  pass: Pass;
+  target: string;
+  round?: number;
+  latencyMs?: number;
+  fault?: FaultName;
+  phase: 'starting' | 'load' | 'crash' | 'drain' | 'stopping';
+  /** Epoch ms when the current phase is expected to end (load: exact; drain: the deadline). */
+  phaseEndsAt?: number;
+  /** Estimated ms until the whole benchmark is done. */
+  etaMs: number;
+  /** During a load: responses in the last whole second, read when drawn. */
+  currentRate?: () => number;
+}
