@@ -10,7 +10,8 @@ import { run } from './scripts.ts';
 export interface HeartbeatOptions {
   redis: Redis;
   keys: Keys;
-  name: string;
+  /** The worker's name. */
+  worker: string;
   queues: string[];
   intervalMs: number;
   ttlMs: number;
@@ -26,12 +27,12 @@ export class Heartbeat {
   constructor(private readonly o: HeartbeatOptions) {}
 
   get registration(): string {
-    return `${this.o.name}:${this.o.queues.join(',')}`;
+    return `${this.o.worker}:${this.o.queues.join(',')}`;
   }
 
   /** One beat; resolves with whether the worker was registered before it. */
   async beat(): Promise<boolean> {
-    const { keys: k, name, queues, ttlMs } = this.o;
+    const { keys: k, worker: name, queues, ttlMs } = this.o;
     const csv = queues.join(',');
     const known = await run<number>(
       this.o.redis,

@@ -15,8 +15,11 @@ export const scriptNames = [
 export type ScriptName = (typeof scriptNames)[number];
 type Arg = string | number;
 
+const read = (file: string) => readFileSync(path.join(import.meta.dirname, 'lua', file), 'utf8');
+// A line "-- @include <name>" stands for lua/includes/<name>.lua: Lua
+// functions that several scripts share, pasted in before Redis sees them.
 const sources = new Map<ScriptName, string>(
-  scriptNames.map((name) => [name, readFileSync(path.join(import.meta.dirname, 'lua', `${name}.lua`), 'utf8')]),
+  scriptNames.map((name) => [name, read(`${name}.lua`).replace(/^-- @include (\w+)$/gm, (_, include: string) => read(`includes/${include}.lua`))]),
 );
 const loaded = new WeakSet<Redis>();
 

@@ -82,11 +82,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.slots = options.concurrency ?? defaults.concurrency;
     this.jobs = new Map(Object.entries(options.jobs).map(([k, v]) => [k, typeof v === 'function' ? v : v.perform]));
     const statusTtlMs = options.statusTtlMs ?? defaults.statusTtlMs;
-    // What the three parts share: one client, one key layout, one error event.
-    const parts = { redis: options.redis, keys: this.keys, onError: (err: Error) => this.emit('error', err) };
+    // What the three parts share: one client, one key layout, one name, one error event.
+    const parts = { redis: options.redis, keys: this.keys, worker: this.name, onError: (err: Error) => this.emit('error', err) };
     this.heartbeat = new Heartbeat({
       ...parts,
-      name: this.name,
       queues: this.queues,
       intervalMs: options.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs,
       ttlMs: options.heartbeatTtlMs ?? defaults.heartbeatTtlMs,
@@ -97,7 +96,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
     this.acks = new AckBatcher({
       ...parts,
-      worker: this.name,
       queues: this.queues.join(','),
       statusTtlMs,
       isRunning: (job) => this.running.has(job),
@@ -106,13 +104,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
     this.fetcher = new Fetcher({
       ...parts,
-      worker: this.name,
       queues: this.queues,
-      prefetch: options.prefetch ?? defaults.prefetch,
-      blockTimeoutMs: options.blockTimeoutMs ?? defaults.blockTimeoutMs,
       capacity: () => (this.state === 'running' ? this.slots - this.running.size : 0),
       held: () => [...[...this.running].map((j) => j.payload), ...this.acks.payloads()],
       onReserved: () => this.pump(),
+      prefetch: options.prefetch ?? defaults.prefetch,
+      blockTimeoutMs: options.blockTimeoutMs ?? defaults.blockTimeoutMs,
     });
   }
 

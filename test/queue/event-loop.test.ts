@@ -10,10 +10,19 @@ const busyWait = (ms: number) => {
 };
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Runs `check` with a fresh monitor (probing every 10 ms) and stops the monitor afterwards, pass or fail. */
+async function withMonitor(check: (monitor: EventLoopMonitor) => Promise<void> | void): Promise<void> {
+  const monitor = new EventLoopMonitor(10);
+  try {
+    await check(monitor);
+  } finally {
+    monitor.stop();
+  }
+}
+
 describe('the event-loop monitor', () => {
-  it('sees a busy-wait that starts right after a sample, and starts a fresh window after each sample', async () => {
-    const monitor = new EventLoopMonitor(10);
-    try {
+  it('sees a busy-wait that starts right after a sample, and starts a fresh window after each sample', () =>
+    withMonitor(async (monitor) => {
       await tick(50);
       monitor.sample();
       busyWait(300);
@@ -23,14 +32,10 @@ describe('the event-loop monitor', () => {
       expect(blocked.utilization).toBeGreaterThan(0.5);
       await tick(100);
       expect(monitor.sample().maxDelayMs).toBeLessThan(blocked.maxDelayMs);
-    } finally {
-      monitor.stop();
-    }
-  });
+    }));
 
-  it('counts a block still under way when the sample is taken, and only in that window', async () => {
-    const monitor = new EventLoopMonitor(10);
-    try {
+  it('counts a block still under way when the sample is taken, and only in that window', () =>
+    withMonitor(async (monitor) => {
       await tick(30);
       monitor.sample();
       busyWait(200);
@@ -38,14 +43,10 @@ describe('the event-loop monitor', () => {
       // The probe fires late now; the block it finds was counted already.
       await tick(30);
       expect(monitor.sample().maxDelayMs).toBeLessThan(100);
-    } finally {
-      monitor.stop();
-    }
-  });
+    }));
 
-  it('reports the window length and the CPU time the process got in it', async () => {
-    const monitor = new EventLoopMonitor(10);
-    try {
+  it('reports the window length and the CPU time the process got in it', () =>
+    withMonitor(async (monitor) => {
       monitor.sample();
       busyWait(200);
       const s = monitor.sample();
@@ -54,10 +55,7 @@ describe('the event-loop monitor', () => {
       // A busy-wait burns CPU, but on a shared machine it may get a core for only part of its 200 ms.
       expect(s.cpuMs).toBeGreaterThan(0);
       expect(s.cpuMs).toBeLessThanOrEqual(s.windowMs * 2 + 50); // two cores at most, with GC threads
-    } finally {
-      monitor.stop();
-    }
-  });
+    }));
 
   // Why event-loop.ts does not use monitorEventLoopDelay: this is the blind spot it documents.
   it('perf_hooks.monitorEventLoopDelay misses a block that starts right after reset()', async () => {

@@ -250,3 +250,23 @@ describe('a worker declared dead while it was alive (cut off longer than its hea
     expect(await redis.sismember('resque:workers', `${w.name}:q`)).toBe(1);
   });
 });
+
+describe('payloads that name no queue', () => {
+  it('a due one and one held by a dead worker end in the failed list, counted, instead of vanishing', async () => {
+    const s = new Scheduler({ redis: client() }); // not started: the test runs one pass of each
+    await redis.zadd('resque:delayed_queue_schedule', 100, '100');
+    await redis.rpush('resque:delayed:100', '{"class":"x","args":[],"id":"due"}');
+    await redis.zadd('resque:heartbeats', 0, 'ghost'); // dead, and never registered: no queue to fall back on
+    await redis.rpush('resque:processing:ghost', '{"class":"x","args":[],"id":"held"}');
+
+    expect(await s.moveDueJobs()).toBe(1);
+    expect(await s.recoverDeadWorkers()).toEqual([{ worker: 'ghost', jobs: 1 }]);
+    const records = (await redis.lrange('resque:failed', 0, -1)).map((r) => JSON.parse(r));
+    expect(records).toMatchObject([
+      { worker: 'scheduler', queue: '', exception: 'InvalidPayload', error: 'delayed payload names no queue', payload: '{"class":"x","args":[],"id":"due"}' },
+      { worker: 'ghost', queue: '', exception: 'RecoveryError', error: 'payload of a dead worker names no queue', payload: '{"class":"x","args":[],"id":"held"}' },
+    ]);
+    expect(await redis.get('resque:stat:failed')).toBe('2');
+    expect(await redis.exists('resque:delayed_queue_schedule', 'resque:processing:ghost')).toBe(0);
+  });
+});

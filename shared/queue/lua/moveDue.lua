@@ -11,6 +11,7 @@
 -- ARGV[2]  most jobs to move in this call
 -- ARGV[3]  "failed_at" text for a payload with no readable queue
 -- Returns {jobs moved, the next due second or -1}. "Due" is by Redis's clock.
+-- @include requeue
 local p = ARGV[1]
 local limit = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -26,17 +27,9 @@ for _, second in ipairs(seconds) do
     redis.call('SREM', p .. 'timestamps:' .. payload, 'delayed:' .. second)
     local ok, job = pcall(cjson.decode, payload)
     if ok and type(job) == 'table' and type(job.queue) == 'string' and job.queue ~= '' then
-      redis.call('RPUSH', p .. 'queue:' .. job.queue, payload)
-      redis.call('SADD', KEYS[2], job.queue)
-      if redis.call('LLEN', p .. 'wake:' .. job.queue) == 0 then redis.call('RPUSH', p .. 'wake:' .. job.queue, '1') end
-      if type(job.id) == 'string' and redis.call('EXISTS', p .. 'job:' .. job.id) == 1 then
-        redis.call('HSET', p .. 'job:' .. job.id, 'state', 'queued', 'updated_at', nowMs)
-      end
+      requeue(p, KEYS[2], 'RPUSH', job.queue, payload, job, nowMs)
     else
-      redis.call('RPUSH', KEYS[3], cjson.encode({ worker = 'scheduler', queue = '', payload = payload,
-        exception = 'InvalidPayload', error = 'delayed payload names no queue',
-        backtrace = {}, failed_at = ARGV[3] }))
-      redis.call('INCR', KEYS[4])
+      fail(KEYS[3], KEYS[4], 'scheduler', payload, 'InvalidPayload', 'delayed payload names no queue', ARGV[3])
     end
     moved = moved + 1
   end

@@ -15,6 +15,7 @@
 -- ARGV[3]  "failed_at" text for a payload with no readable queue
 -- ARGV[4]  one worker name to deregister now, or "" for every dead worker
 -- Returns a flat array {worker, jobs moved, ...}.
+-- @include requeue
 local p = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -44,17 +45,9 @@ for _, name in ipairs(names) do
     local q = fallback
     if type(job.queue) == 'string' and job.queue ~= '' then q = job.queue end
     if q then
-      redis.call('LPUSH', p .. 'queue:' .. q, payload)
-      redis.call('SADD', KEYS[3], q)
-      if redis.call('LLEN', p .. 'wake:' .. q) == 0 then redis.call('RPUSH', p .. 'wake:' .. q, '1') end
-      if type(job.id) == 'string' and redis.call('EXISTS', p .. 'job:' .. job.id) == 1 then
-        redis.call('HSET', p .. 'job:' .. job.id, 'state', 'queued', 'updated_at', now)
-      end
+      requeue(p, KEYS[3], 'LPUSH', q, payload, job, now)
     else
-      redis.call('RPUSH', KEYS[4], cjson.encode({ worker = name, queue = '', payload = payload,
-        exception = 'RecoveryError', error = 'payload of a dead worker names no queue',
-        backtrace = {}, failed_at = ARGV[3] }))
-      redis.call('INCR', KEYS[5])
+      fail(KEYS[4], KEYS[5], name, payload, 'RecoveryError', 'payload of a dead worker names no queue', ARGV[3])
     end
     moved = moved + 1
   end
