@@ -1,4 +1,6 @@
 // Plain fetch wrappers: the tests speak to the strategies as a client would.
+import { eventually } from './wait.ts';
+
 export interface EmailBody {
   to: string;
   subject: string;
@@ -20,3 +22,15 @@ export async function getJson(url: string) {
 }
 
 export const email = (n: number | string): EmailBody => ({ to: `user${n}@example.com`, subject: `hello ${n}`, text: `message ${n}` });
+
+/** POSTs email(id) with `id` as its tracking id, the header the sink counts deliveries by. */
+export const postTracked = (baseUrl: string, id: string) => postEmail(baseUrl, email(id), { 'x-request-id': id });
+
+/** `n` tracking ids: prefix-0, prefix-1, ... */
+export const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+/** The /stats body once nothing is pending: every accepted email was sent or failed. */
+export async function settledStats(baseUrl: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  const reply = await eventually(() => getJson(`${baseUrl}/stats`), (r) => r.body.pending === 0, timeoutMs, 'pending to reach 0');
+  return reply.body;
+}

@@ -71,18 +71,20 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
     async waitForLog(predicate, timeoutMs = 30_000, what = 'a log line') {
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(), timeoutMs);
+      // One exit listener for the whole wait (one per line would pile up on
+      // the signal). Aborted in `finally`, so it is released either way; the
+      // catch keeps that abort from being reported as unhandled.
+      const exitedFirst = once(events, 'exit', { signal: ac.signal }).then(() => {
+        throw new Error('process exited');
+      });
+      exitedFirst.catch(() => {});
       // Every line is checked, in order: one chunk of output can hold several
       // lines, emitted together before this loop is waiting again.
       let checked = 0;
       try {
         for (;;) {
           for (; checked < lines.length; checked++) if (predicate(lines[checked]!)) return lines[checked]!;
-          await Promise.race([
-            once(events, 'line', { signal: ac.signal }),
-            once(events, 'exit', { signal: ac.signal }).then(() => {
-              throw new Error('process exited');
-            }),
-          ]);
+          await Promise.race([once(events, 'line', { signal: ac.signal }), exitedFirst]);
         }
       } catch (err) {
         const tail = [...lines.slice(-15).map((l) => JSON.stringify(l)), ...text.slice(-15)].join('\n');
@@ -90,6 +92,7 @@ export function spawnEntry(entry: string, env: Record<string, string | undefined
         throw new Error(`${entry}: ${why} waiting for ${what}. Last output:\n${tail}`);
       } finally {
         clearTimeout(timer);
+        ac.abort();
       }
     },
     async stop(signal = 'SIGTERM', timeoutMs = 30_000) {

@@ -1,5 +1,5 @@
 // Every strategy's entry, for the tests that hold all of them to one contract.
-// Add each strategy as it lands; they all take PORT, SMTP_URL and REDIS_URL.
+// All five are started with PORT, SMTP_URL and REDIS_URL; only 4 and 5 use Redis.
 export interface StrategyEntry {
   name: string;
   entry: string;

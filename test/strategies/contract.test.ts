@@ -1,31 +1,18 @@
 // One contract, every strategy: the same API, the same email, delivered exactly
 // once, and a clean exit on SIGTERM. What makes each strategy different lives
 // in its own test file.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
-import { startSink, type Sink } from '../../shared/smtp-sink.ts';
-import { email, getJson, postEmail } from '../helpers/http.ts';
-import { killAll, startEntry } from '../helpers/spawn.ts';
+import { describe, expect, it } from 'vitest';
+import { email, postEmail, settledStats } from '../helpers/http.ts';
+import { startServices } from '../helpers/services.ts';
+import { startEntry } from '../helpers/spawn.ts';
 import { strategies } from '../helpers/strategies.ts';
-import { eventually } from '../helpers/wait.ts';
 
-let sink: Sink;
-let redis: PrivateRedis;
-beforeAll(async () => {
-  sink = await startSink();
-  redis = await startPrivateRedis();
-});
-afterAll(async () => {
-  killAll();
-  await sink.close();
-  await redis.stop();
-});
+const { sink, env } = await startServices({ redis: true });
 
 describe.each(strategies)('strategy $name', ({ name, entry }) => {
   it('delivers every accepted email exactly once, refuses bad input, reports stats and exits 0 on SIGTERM', async () => {
-    sink.reset();
     // One Redis for all, a key namespace each: resque's counters (sent, failed) are per namespace.
-    const { child, url } = await startEntry(entry, { PORT: '0', SMTP_URL: sink.url.href, REDIS_URL: redis.url, QUEUE_NAMESPACE: `contract-${name}` });
+    const { child, url } = await startEntry(entry, env({ QUEUE_NAMESPACE: `contract-${name}` }));
 
     const ids = Array.from({ length: 20 }, (_, i) => `${name}-${i}`);
     const replies = await Promise.all(
@@ -48,8 +35,7 @@ describe.each(strategies)('strategy $name', ({ name, entry }) => {
     expect(hostile.body.error).toMatch(/header injection/);
 
     await sink.waitFor((s) => s.unique === ids.length, 30_000, `${ids.length} ids`);
-    const stats = await eventually(() => getJson(`${url}/stats`), (r) => r.body.pending === 0, 15_000, 'pending to reach 0');
-    expect(stats.body).toMatchObject({ sent: ids.length, failed: 0, pending: 0 });
+    expect(await settledStats(url)).toMatchObject({ sent: ids.length, failed: 0, pending: 0 });
 
     expect(await child.stop('SIGTERM')).toBe(0);
     const delivered = sink.deliveries();

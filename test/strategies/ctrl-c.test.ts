@@ -6,28 +6,16 @@
 // with it is said out loud.
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSink, type Sink } from '../../shared/smtp-sink.ts';
-import { email, postEmail } from '../helpers/http.ts';
-import { ROOT, type LogLine } from '../helpers/spawn.ts';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../../shared/root.ts';
+import { postTracked } from '../helpers/http.ts';
+import { startServices } from '../helpers/services.ts';
+import { isAlive, type LogLine } from '../helpers/spawn.ts';
 import { eventually } from '../helpers/wait.ts';
 
-let sink: Sink;
-beforeAll(async () => {
-  sink = await startSink({ latencyMs: 2000 });
-});
-afterAll(async () => {
-  await sink.close();
-});
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+// No Redis here: strategy 4 started by npm starts its own private one, and
+// what that one discards at Ctrl-C is part of what this test checks.
+const { sink } = await startServices({ sink: { latencyMs: 2000 } });
 
 describe('Ctrl-C on npm run strategy:4', () => {
   it('drains the email on the wire, exits every process cleanly and counts what the private Redis discards', async () => {
@@ -58,7 +46,7 @@ describe('Ctrl-C on npm run strategy:4', () => {
       });
       const url = ready.url as string;
       const pids = ready.pids as { supervisor: number; web: number; workers: number[] };
-      for (const id of ['cc-1', 'cc-2', 'cc-3']) expect((await postEmail(url, email(id), { 'x-request-id': id })).status).toBe(202);
+      for (const id of ['cc-1', 'cc-2', 'cc-3']) expect((await postTracked(url, id)).status).toBe(202);
       // The first email is on the wire (the sink takes 2 s); the other two wait in Redis.
       await eventually(() => sink.stats().inProgress, (n) => n === 1, 10_000, 'the first email to reach the sink');
 
@@ -72,7 +60,7 @@ describe('Ctrl-C on npm run strategy:4', () => {
       expect(lines.some((l) => /second signal|hard stop|shutdown failed/.test(l.msg ?? ''))).toBe(false);
       expect(lines.find((l) => l.role === 'supervisor' && typeof l.left === 'number')?.left).toBe(2);
       for (const pid of [pids.supervisor, pids.web, ...pids.workers]) {
-        await eventually(() => alive(pid), (a) => !a, 10_000, `pid ${pid} to be gone`);
+        await eventually(() => isAlive(pid), (alive) => !alive, 10_000, `pid ${pid} to be gone`);
       }
     } finally {
       if (npm.exitCode === null && npm.signalCode === null) process.kill(-npm.pid!, 'SIGKILL');

@@ -5,13 +5,11 @@
 // arguments. Each must land in resque's failed list at its first attempt with
 // an error that says what is wrong - never sent, never retried - and a valid
 // email pushed after them must still be delivered.
-// (The queue library's own poison tests are in queue-worker.test.ts.)
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+// (The queue library's own poison tests are in test/queue/worker.test.ts.)
+import { describe, expect, it } from 'vitest';
 import { Queue, type FailureRecord } from '../../shared/queue/index.ts';
-import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
-import { startSink, type Sink } from '../../shared/smtp-sink.ts';
-import { killAll, spawnEntry } from '../helpers/spawn.ts';
+import { startServices } from '../helpers/services.ts';
+import { spawnEntry } from '../helpers/spawn.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const QUEUE = 'emailQueue';
@@ -45,27 +43,8 @@ const hostile: [string, string, string, RegExp][] = [
   ['5 MB of arguments', job({ args: [good('huge-args'), ...Array.from({ length: 100_000 }, () => 'x'.repeat(50))] }), 'InvalidPayloadError', /payload has 100001 args, more than a job may take \(1000\)/],
 ];
 
-let sink: Sink;
-let server: PrivateRedis;
-let redis: Redis;
-let queue: Queue;
-
-beforeAll(async () => {
-  sink = await startSink();
-  server = await startPrivateRedis();
-  redis = createRedis(server.url);
-  queue = new Queue({ redis });
-});
-afterAll(async () => {
-  killAll();
-  redis.disconnect();
-  await sink.close();
-  await server.stop();
-});
-beforeEach(async () => {
-  sink.reset();
-  await redis.flushall();
-});
+const { sink, redis, env } = await startServices({ redis: true });
+const queue = new Queue({ redis });
 
 describe.each([
   ['4-redis-queue', 'strategies/4-redis-queue/worker.ts', 'worker ready'],
@@ -73,7 +52,7 @@ describe.each([
 ])('strategy %s: hostile payloads in Redis', (_name, entry, ready) => {
   it('each goes to resque:failed at its first attempt with a clear error, nothing is sent, and a valid email after them is delivered', async () => {
     // Retries allowed and quick: a payload that was retried instead of failed at once would show as a second attempt.
-    const worker = spawnEntry(entry, { REDIS_URL: server.url, SMTP_URL: sink.url.href, MAX_ATTEMPTS: '3', RETRY_BASE_MS: '100' });
+    const worker = spawnEntry(entry, env({ MAX_ATTEMPTS: '3', RETRY_BASE_MS: '100' }));
     await worker.waitForLog((l) => l.msg === ready, 30_000, `"${ready}"`);
     for (const [, payload] of hostile) await redis.rpush(`resque:queue:${QUEUE}`, payload);
     await queue.enqueue(QUEUE, 'sendEmail', [good('valid-after')], { id: 'valid-after' });

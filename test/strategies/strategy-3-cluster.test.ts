@@ -1,44 +1,41 @@
 // Strategy 3 (cluster IPC) run as the workshop runs it: a real primary with
 // real server and worker children, mailing this test's own sink. Crashes are
 // real SIGKILLs of child pids the primary announced. Every test ends with a
-// SIGTERM to the primary and checks exit code 0: the cluster drained.
+// SIGTERM to the primary and checks exit code 0: every child drained.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSink, type Sink } from '../../shared/smtp-sink.ts';
-import { getJson, email, postEmail } from '../helpers/http.ts';
-import { killAll, ROOT, spawnEntry, startEntry, type Child, type LogLine } from '../helpers/spawn.ts';
-import { eventually } from '../helpers/wait.ts';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../../shared/root.ts';
+import { getJson, ids, postTracked as post, settledStats } from '../helpers/http.ts';
+import { startServices } from '../helpers/services.ts';
+import { childOnline as online, spawnEntry, startEntry, type Child, type LogLine } from '../helpers/spawn.ts';
 
 const ENTRY = 'strategies/3-cluster-ipc/main.ts';
 const CRASH_FIXTURE = pathToFileURL(path.join(ROOT, 'test/fixtures/crash-worker-on-start.mjs')).href;
 
-let sink: Sink;
-beforeAll(async () => {
-  sink = await startSink();
-});
-afterEach(() => {
-  killAll();
-  sink.reset();
-  sink.configure({ latencyMs: 0, tempFailRate: 0, permFailRate: 0, decide: undefined });
-});
-afterAll(() => sink.close());
-
-const run = (env: Record<string, string> = {}) => startEntry(ENTRY, { PORT: '0', SMTP_URL: sink.url.href, RESTART_BACKOFF_MS: '100', ...env });
-
-/** The primary's "child online" line for `role`, for a pid other than `not` (a re-forked child). */
-const online = (child: Child, role: 'server' | 'worker', not?: unknown) =>
-  child.waitForLog((l) => l.msg === 'child online' && l.child === role && l.childPid !== not, 30_000, `${role} online`);
+const services = await startServices();
+const { sink } = services;
+const env = (extra: Record<string, string> = {}) => services.env({ RESTART_BACKOFF_MS: '100', ...extra });
+const run = (extra: Record<string, string> = {}) => startEntry(ENTRY, env(extra));
 
 /** Waits until the primary has logged `n` lines that match. */
 const count = (child: Child, match: (l: LogLine) => boolean, n: number, what: string, timeoutMs = 30_000) =>
   child.waitForLog(() => child.lines.filter(match).length >= n, timeoutMs, `${n} x ${what}`).then(() => child.lines.filter(match));
 
 const sent = (l: LogLine) => l.msg === 'sent';
-const post = (url: string, id: string) => postEmail(url, email(id), { 'x-request-id': id });
-const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+/** Posts every id at once; each must be accepted (202). */
+const acceptAll = async (url: string, all: string[]) => expect((await Promise.all(all.map((id) => post(url, id)))).map((r) => r.status)).toEqual(all.map(() => 202));
+
+/** A primary with `backlog` accepted behind a 100 ms provider, for a child to finish or lose; `announced` is the `role` child's online line. */
+async function runWithBacklog(role: 'server' | 'worker', backlog: string[]) {
+  const { child, url } = await run();
+  const announced = await online(child, role);
+  sink.configure({ latencyMs: 100 });
+  await acceptAll(url, backlog);
+  return { child, url, announced };
+}
 const stats = async (url: string) => (await getJson(`${url}/stats`)).body;
 
 describe('strategy 3: cluster IPC', () => {
@@ -53,8 +50,7 @@ describe('strategy 3: cluster IPC', () => {
 
     sink.configure({ latencyMs: 0 });
     const rest = ids('once', 40);
-    const replies = await Promise.all(rest.map((id) => post(url, id)));
-    expect(replies.map((r) => r.status)).toEqual(rest.map(() => 202));
+    await acceptAll(url, rest);
 
     await sink.waitFor((s) => s.unique === 41, 30_000, '41 deliveries');
     await count(child, sent, 41, 'sent');
@@ -75,7 +71,7 @@ describe('strategy 3: cluster IPC', () => {
     // provider might still deliver it (see the README), making "lost" one too many.
     let killed = false;
     sink.configure({ latencyMs: 500, decide: ({ id }) => (killed && id?.startsWith('kill-w-') ? 'temp' : undefined) });
-    expect((await Promise.all(before.map((id) => post(url, id)))).every((r) => r.status === 202)).toBe(true);
+    await acceptAll(url, before);
 
     await count(child, sent, 3, 'sent');
     killed = true;
@@ -86,7 +82,7 @@ describe('strategy 3: cluster IPC', () => {
     // The new worker delivers what is accepted from now on.
     sink.configure({ latencyMs: 0 });
     const after = ids('kill-after', 5);
-    for (const id of after) expect((await post(url, id)).status).toBe(202);
+    await acceptAll(url, after);
     await sink.waitFor((_, s) => after.every((id) => s.deliveries().has(id)), 30_000, 'the emails sent after the restart');
 
     const neverReceived = before.filter((id) => !sink.deliveries().has(id));
@@ -94,52 +90,43 @@ describe('strategy 3: cluster IPC', () => {
     expect(died.lost).toBe(neverReceived.length);
     expect(new Set(died.lostIds as string[])).toEqual(new Set(neverReceived));
     expect(sink.stats().duplicates).toBe(0);
-    const after_ = await eventually(() => stats(url), (s) => s.pending === 0, 15_000, 'pending 0');
-    expect(after_).toMatchObject({ lost: died.lost, sent: 20 - neverReceived.length + 5, restarts: { server: 0, worker: 1 } });
+    expect(await settledStats(url)).toMatchObject({ lost: died.lost, sent: 20 - neverReceived.length + 5, restarts: { server: 0, worker: 1 } });
 
     expect(await child.stop('SIGTERM')).toBe(0);
   });
 
   it('when the server is SIGKILLed, it is re-forked on the same URL and nothing already accepted is lost', async () => {
-    const { child, url } = await run();
-    const server = await online(child, 'server');
-    sink.configure({ latencyMs: 100 });
     const before = ids('kill-s', 10);
-    for (const id of before) expect((await post(url, id)).status).toBe(202);
+    const { child, url, announced: server } = await runWithBacklog('server', before);
 
     process.kill(server.childPid as number, 'SIGKILL');
     const again = await online(child, 'server', server.childPid);
     expect(again.url).toBe(url);
     const after = ids('kill-s-after', 5);
-    for (const id of after) expect((await post(url, id)).status).toBe(202);
+    await acceptAll(url, after);
 
     await sink.waitFor((s) => s.unique === 15, 30_000, '15 deliveries');
     for (const id of [...before, ...after]) expect(sink.deliveries().get(id), id).toBe(1);
-    const s = await eventually(() => stats(url), (v) => v.pending === 0, 15_000, 'pending 0');
-    expect(s).toMatchObject({ sent: 15, lost: 0, restarts: { server: 1, worker: 0 } });
+    expect(await settledStats(url)).toMatchObject({ sent: 15, lost: 0, restarts: { server: 1, worker: 0 } });
 
     expect(await child.stop('SIGTERM')).toBe(0);
   });
 
   it('SIGTERM to the worker alone is a graceful restart: it finishes its queue, emails meanwhile wait for the next one, nothing is lost', async () => {
-    const { child, url } = await run();
-    const worker = await online(child, 'worker');
-    sink.configure({ latencyMs: 100 });
     const before = ids('restart', 10);
-    expect((await Promise.all(before.map((id) => post(url, id)))).every((r) => r.status === 202)).toBe(true);
+    const { child, url, announced: worker } = await runWithBacklog('worker', before);
 
     process.kill(worker.childPid as number, 'SIGTERM');
     await child.waitForLog((l) => l.msg === 'worker asked to stop: holding new emails for the next one', 30_000, 'the stop request');
     const during = ids('restart-during', 3);
-    for (const id of during) expect((await post(url, id)).status).toBe(202);
+    await acceptAll(url, during);
     const exited = await child.waitForLog((l) => l.child === 'worker' && /^worker (exited|died)/.test(l.msg ?? ''), 30_000, 'the worker exit');
     expect(exited).toMatchObject({ msg: 'worker exited: nothing lost', lost: 0 });
     await online(child, 'worker', worker.childPid);
 
     await sink.waitFor((s) => s.unique === 13, 30_000, '13 deliveries');
     for (const id of [...before, ...during]) expect(sink.deliveries().get(id), id).toBe(1);
-    const s = await eventually(() => stats(url), (v) => v.pending === 0, 15_000, 'pending 0');
-    expect(s).toMatchObject({ sent: 13, lost: 0, restarts: { worker: 1 } });
+    expect(await settledStats(url)).toMatchObject({ sent: 13, lost: 0, restarts: { worker: 1 } });
 
     expect(await child.stop('SIGTERM')).toBe(0);
   });
@@ -155,7 +142,7 @@ describe('strategy 3: cluster IPC', () => {
         return undefined;
       },
     });
-    for (const id of ['flaky', 'doomed', 'refused']) expect((await post(url, id)).status).toBe(202);
+    await acceptAll(url, ['flaky', 'doomed', 'refused']);
 
     await count(child, (l) => l.msg === 'failed: giving up on this email', 2, 'failed');
     await sink.waitFor((_, s) => s.deliveries().get('flaky') === 1, 30_000, 'flaky delivered');
@@ -170,7 +157,7 @@ describe('strategy 3: cluster IPC', () => {
     const retries = child.lines.filter((l) => l.msg?.startsWith('send failed, retry in') && l.id === 'doomed');
     expect(retries.map((l) => l.delayMs)).toEqual([base, base * 2, base * 4]);
 
-    const s = await eventually(() => stats(url), (v) => v.pending === 0, 15_000, 'pending 0');
+    const s = await settledStats(url);
     expect(s).toMatchObject({ sent: 1, failed: 2, retries: 5, lost: 0 });
     expect(s.recentFailures).toEqual(
       expect.arrayContaining([expect.objectContaining({ id: 'doomed', attempts: 4 }), expect.objectContaining({ id: 'refused', attempts: 1 })]),
@@ -184,14 +171,7 @@ describe('strategy 3: cluster IPC', () => {
     const flag = path.join(dir, 'crash');
     writeFileSync(flag, '');
     try {
-      const child = spawnEntry(ENTRY, {
-        PORT: '0',
-        SMTP_URL: sink.url.href,
-        RESTART_BACKOFF_MS: '100',
-        BUFFER_LIMIT: '2',
-        NODE_OPTIONS: `--import ${CRASH_FIXTURE}`,
-        CRASH_WORKER_FLAG: flag,
-      });
+      const child = spawnEntry(ENTRY, env({ BUFFER_LIMIT: '2', NODE_OPTIONS: `--import ${CRASH_FIXTURE}`, CRASH_WORKER_FLAG: flag }));
       const { url } = (await online(child, 'server')) as { url: string };
       const died = await count(child, (l) => l.msg === 'worker died: 0 emails lost' && l.code === 1, 4, 'worker crashes');
       const reforks = child.lines.filter((l) => l.msg?.startsWith('re-forking the worker'));
@@ -224,7 +204,7 @@ describe('strategy 3: cluster IPC', () => {
     const { child, url } = await run();
     sink.configure({ latencyMs: 200 });
     const queued = ids('drain', 10);
-    expect((await Promise.all(queued.map((id) => post(url, id)))).every((r) => r.status === 202)).toBe(true);
+    await acceptAll(url, queued);
     expect(sink.stats().accepted).toBeLessThan(10);
 
     expect(await child.stop('SIGTERM')).toBe(0);

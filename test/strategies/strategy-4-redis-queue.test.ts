@@ -1,37 +1,15 @@
 // Strategy 4 as people run it: real processes (the supervisor, or web.ts and
 // worker.ts alone), a private Redis and the sink in this test process, so the
 // test can count deliveries per id, restart Redis and kill -9 a worker.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
-import { startSink, type Sink } from '../../shared/smtp-sink.ts';
-import { email, getJson, postEmail } from '../helpers/http.ts';
-import { killAll, startEntry, spawnEntry, type LogLine } from '../helpers/spawn.ts';
+import { describe, expect, it } from 'vitest';
+import { email, getJson, postEmail, postTracked, settledStats } from '../helpers/http.ts';
+import { startServices } from '../helpers/services.ts';
+import { startEntry, spawnEntry, type LogLine } from '../helpers/spawn.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const MAIN = 'strategies/4-redis-queue/main.ts';
-let sink: Sink;
-let redis: PrivateRedis;
-const env = (extra: Record<string, string> = {}) => ({ PORT: '0', SMTP_URL: sink.url.href, REDIS_URL: redis.url, ...extra });
-
-beforeAll(async () => {
-  sink = await startSink();
-  redis = await startPrivateRedis();
-});
-afterAll(async () => {
-  killAll();
-  await sink.close();
-  await redis.stop();
-});
-// A failed test must not leave a worker behind to take the next test's jobs.
-afterEach(() => killAll());
-beforeEach(async () => {
-  sink.reset();
-  sink.configure({ latencyMs: 0, tempFailRate: 0, permFailRate: 0, decide: undefined });
-  // A fresh Redis state per test (the server keeps running).
-  const c = createRedis(redis.url);
-  await c.flushall();
-  c.disconnect();
-});
+// Isolated per test: a failed test must not leave a worker behind to take the next test's jobs.
+const { sink, server, env } = await startServices({ redis: true });
 
 const workerOnline = (l: LogLine) => l.msg === 'child online' && l.child === 'worker';
 
@@ -107,7 +85,7 @@ describe('strategy 4: Redis queue', () => {
     expect([...delivered.keys()].sort()).toEqual([...ids].sort());
     // At least once: only the email being sent at the kill may have arrived twice.
     expect([...delivered.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(1);
-    await eventually(() => getJson(`${url}/stats`), (r) => r.body.pending === 0, 10_000, 'pending 0');
+    await settledStats(url, 10_000);
     expect(await child.stop('SIGTERM')).toBe(0);
   });
 
@@ -119,13 +97,13 @@ describe('strategy 4: Redis queue', () => {
     const client = async () => {
       while (next < total) {
         const id = `restart-${next++}`;
-        const r = await postEmail(url, email(id), { 'x-request-id': id }).catch(() => undefined);
+        const r = await postTracked(url, id).catch(() => undefined);
         if (r?.status === 202) accepted.push(id);
       }
     };
     const load = Promise.all(Array.from({ length: 4 }, client));
     await eventually(() => accepted.length, (n) => n >= 30, 20_000, '30 accepted before the restart');
-    await redis.restart();
+    await server.restart();
     await load;
     expect(accepted.length).toBeGreaterThan(total * 0.9);
     await sink.waitFor((_, s) => accepted.every((id) => s.deliveries().has(id)), 30_000, 'every accepted id');

@@ -8,45 +8,22 @@ import { once } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Queue } from '../../shared/queue/index.ts';
-import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
-import { startSink, type Sink } from '../../shared/smtp-sink.ts';
-import { email, getJson, postEmail } from '../helpers/http.ts';
-import { killAll, ROOT, spawnEntry, startEntry, type Child } from '../helpers/spawn.ts';
+import { ROOT } from '../../shared/root.ts';
+import { email, getJson, ids, postEmail, settledStats } from '../helpers/http.ts';
+import { startServices } from '../helpers/services.ts';
+import { childOnline as online, spawnEntry, startEntry } from '../helpers/spawn.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const MAIN = 'strategies/5-multi-worker/main.ts';
 const WORKER = 'strategies/5-multi-worker/worker.ts';
 
-let sink: Sink;
-let server: PrivateRedis;
-let redis: Redis;
-beforeAll(async () => {
-  sink = await startSink();
-  server = await startPrivateRedis();
-  redis = createRedis(server.url);
-});
-beforeEach(() => redis.flushall().then(() => undefined));
-afterEach(() => {
-  killAll();
-  sink.reset();
-  sink.configure({ latencyMs: 0 });
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-  await sink.close();
-});
-
-const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
-const online = (child: Child, role: 'web' | 'worker', not?: unknown) =>
-  child.waitForLog((l) => l.msg === 'child online' && l.child === role && l.childPid !== not, 30_000, `${role} online`);
+const { sink, server, redis, env } = await startServices({ redis: true });
 
 describe('strategy 5: multiWorker', () => {
   it('SIGKILLed while sending dozens of emails at once: the restarted process recovers every one and the sink gets them all', async () => {
-    const { child, url } = await startEntry(MAIN, { PORT: '0', SMTP_URL: sink.url.href, REDIS_URL: server.url, RESTART_BACKOFF_MS: '100', MAX_TASK_PROCESSORS: '20' });
+    const { child, url } = await startEntry(MAIN, env({ RESTART_BACKOFF_MS: '100', MAX_TASK_PROCESSORS: '20' }));
     const worker = await online(child, 'worker');
     // A slow provider, so that many sends are on the wire at the kill.
     sink.configure({ latencyMs: 1_500 });
@@ -74,7 +51,7 @@ describe('strategy 5: multiWorker', () => {
     for (const id of sent) expect(deliveries.get(id), id).toBeGreaterThanOrEqual(1);
     // At least once: only an email on the wire at the kill may arrive twice (the sink had it all and answered a dead client).
     expect(sink.stats().duplicates).toBeLessThanOrEqual(onTheWire);
-    await eventually(() => getJson(`${url}/stats`), (r) => r.body.pending === 0, 15_000, 'pending to reach 0');
+    await settledStats(url);
     expect(await child.stop('SIGTERM')).toBe(0);
   });
 
@@ -83,7 +60,7 @@ describe('strategy 5: multiWorker', () => {
     const all = ids('term', 40);
     for (const [i, id] of all.entries()) await queue.enqueue('emailQueue', 'sendEmail', [{ id, ...email(i) }], { id });
     sink.configure({ latencyMs: 1_000 });
-    const worker = spawnEntry(WORKER, { SMTP_URL: sink.url.href, REDIS_URL: server.url, MAX_TASK_PROCESSORS: '20' });
+    const worker = spawnEntry(WORKER, env({ MAX_TASK_PROCESSORS: '20' }));
     await worker.waitForLog((l) => l.msg === 'multiWorker ready', 30_000, 'multiWorker ready');
     await eventually(() => sink.stats().inProgress, (n) => n >= 8, 20_000, 'at least 8 emails on the wire at once');
     const onTheWire = sink.stats().inProgress;
