@@ -11,6 +11,10 @@ export interface Email {
   text: string;
 }
 
+/** The Redis strategies' queue and job class, with the talk's resque names. */
+export const EMAIL_QUEUE = 'emailQueue';
+export const SEND_EMAIL = 'sendEmail';
+
 export const limits = {
   /** RFC 5321: 64 for the local part + @ + 255 for the domain, but a path is at most 256 with brackets. */
   addressLength: 254,

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { Queue } from './queue/index.ts';
 import { createRedis, resolveRedis, type RedisTarget } from './redis.ts';
 import { onShutdown } from './shutdown.ts';
+import { superviseMe } from './supervisor.ts';
 import { serveSinkStats, startSink } from './smtp-sink.ts';
 
 /** True when this module is the program being run (not imported by a test or the benchmark). */
@@ -76,13 +77,16 @@ export interface Running {
   /** Stops intake, drains what the strategy promises to finish, releases connections. */
   close(): Promise<void>;
   /** The processes a workshop reader may kill, for strategies that run several. */
-  pids?(): Record<string, number | number[] | null>;
+  pids?(): object;
 }
 
 export interface StrategyContext {
+  /** The strategy being run, for code that serves several (strategy 4's web process runs for 5 too). */
+  strategy?: string;
   config: Config;
   logger: Logger;
-  smtpUrl: URL;
+  /** SMTP_URL, or the embedded sink's; a process run with `smtp: false` has none and throws if asked. */
+  readonly smtpUrl: URL;
   /** Set when the strategy asked for Redis (REDIS_URL, or a private redis-server). */
   redisUrl?: string;
 }
@@ -92,6 +96,8 @@ export interface RunOptions<R extends Running> {
   role?: string;
   /** Resolve REDIS_URL, or start a private Redis, before start(). */
   redis?: boolean;
+  /** False for a process that never sends: no sink is started for it. */
+  smtp?: boolean;
   /** Several children stop one after another, each with its own SHUTDOWN_TIMEOUT_MS: give them that long. */
   stopsInTurn?: number;
   /** A second line after "listening": what to try, what to kill. */
@@ -105,22 +111,35 @@ export interface RunOptions<R extends Running> {
  * what was started, in order.
  */
 export async function runStrategy<R extends Running>(strategy: string, start: (ctx: StrategyContext) => Promise<R>, options: RunOptions<R> = {}): Promise<void> {
-  const { role = 'web', redis: wantsRedis = false, stopsInTurn = 1, hint } = options;
+  const { role = 'web', redis: wantsRedis = false, smtp: wantsSmtp = true, stopsInTurn = 1, hint } = options;
   const config = configOrExit();
   const logger = processLogger(config, strategy, role);
   const redis = wantsRedis ? await resolveRedis(config, logger) : undefined;
-  const smtp = await resolveSmtp(config, logger);
-  const starting = start({ config, logger, smtpUrl: smtp.url, redisUrl: redis?.url });
+  if (redis && !config.REDIS_URL) logger.warn({ redis: redis.url }, `no REDIS_URL: started a private Redis; other processes join it with REDIS_URL=${redis.url}`);
+  const smtp = wantsSmtp ? await resolveSmtp(config, logger) : undefined;
+  const ctx: StrategyContext = {
+    strategy,
+    config,
+    logger,
+    redisUrl: redis?.url,
+    get smtpUrl() {
+      if (!smtp) throw new Error(`the ${role} process of ${strategy} sends no email: it has no SMTP server`);
+      return smtp.url;
+    },
+  };
+  const starting = start(ctx);
   onShutdown(
     logger,
     async () => {
       await (await starting).close();
-      await smtp.close();
+      await smtp?.close();
       if (redis) await closeRedis(redis, config, logger);
     },
     config.SHUTDOWN_TIMEOUT_MS * stopsInTurn + (stopsInTurn > 1 ? 2_000 : 0),
   );
   const running = await starting;
+  const supervisor = superviseMe();
+  if (supervisor.supervised) return supervisor.ready({ url: running.url });
   const pids = running.pids?.();
   logger.info({ url: running.url, ...(redis && { redis: redis.url }), ...(pids && { pids }) }, `listening on ${running.url}  try: ${curlExample(running.url)}`);
   if (hint) logger.info(hint(running));

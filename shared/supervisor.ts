@@ -58,10 +58,12 @@ export interface SupervisedChild {
   readonly alive: boolean;
   /** Resolves the first time the child says ready. */
   readonly online: Promise<void>;
+  /** The URL a web child said it listens on. */
+  readonly url: string | undefined;
   /** `undelivered` runs when there is no child to hear it (it died, or is being forked again). */
   send(message: object, undelivered?: () => void): void;
-  /** No more restarts (but see neededWhileStopping); waits for a starting child to be ready, sends `message`, resolves once it exited. */
-  stop(message?: object): Promise<void>;
+  /** No more restarts (but see neededWhileStopping); waits for a starting child to be ready, sends `message`, resolves with its exit code (null: none was running). */
+  stop(message?: object): Promise<number | null>;
 }
 
 export interface SupervisorContext {
@@ -80,6 +82,8 @@ export function superviseChild<FromChild extends { type: string }>(ctx: Supervis
   let restart: NodeJS.Timeout | undefined;
   let restarts = -1;
   let stopping = false;
+  let url: string | undefined;
+  let lastCode: number | null = null;
   // A restarted web child comes back on the port its first fork found (PORT=0 picks one).
   let port = config.PORT;
 
@@ -103,7 +107,7 @@ export function superviseChild<FromChild extends { type: string }>(ctx: Supervis
     }
     forked.on('message', (m: FromChild | ReadyMessage) => {
       if (m?.type === 'ready') {
-        const { url } = m as ReadyMessage;
+        url = (m as ReadyMessage).url ?? url;
         if (url) port = Number(new URL(url).port);
         ready = true;
         log.info(url ? { url } : {}, 'child online');
@@ -124,6 +128,7 @@ export function superviseChild<FromChild extends { type: string }>(ctx: Supervis
   function exited(log: Logger, code: number | null, signal: NodeJS.Signals | null): void {
     child = undefined;
     ready = false;
+    lastCode = code;
     spec.onExit?.(code, signal, log);
     if (!stopping || spec.neededWhileStopping?.()) {
       const { delayMs, inARow } = backoff.exited(Date.now());
@@ -152,6 +157,9 @@ export function superviseChild<FromChild extends { type: string }>(ctx: Supervis
       return child !== undefined || restart !== undefined;
     },
     online,
+    get url() {
+      return url;
+    },
     send(message, undelivered) {
       if (!child?.connected) return undelivered?.();
       // The callback turns "the child just died" into this instead of an 'error' event.
@@ -165,10 +173,11 @@ export function superviseChild<FromChild extends { type: string }>(ctx: Supervis
       }
       // A child not yet ready may not listen for messages yet: wait until it does (or dies).
       while (this.alive && !ready) await next();
-      if (!child) return;
+      if (!child) return null;
       const gone = once(events, 'exit');
       this.send(message);
       await gone;
+      return lastCode;
     },
   };
 }
@@ -193,4 +202,35 @@ export function superviseMe(): { supervised: boolean; ready(message?: Omit<Ready
     process.once('disconnect', stop);
   }
   return { supervised, ready: (message = {}) => process.send?.({ type: 'ready', ...message } satisfies ReadyMessage) };
+}
+
+/**
+ * Strategies 4 and 5 on one host: a web process and `workers` worker processes
+ * that share nothing but Redis. Resolves once every child said ready; close()
+ * stops the web first (nothing new is enqueued), then the workers (each
+ * finishes what it runs). `workerName` is how the restart line calls a worker.
+ */
+export async function superviseQueueStrategy(
+  { config, logger, smtpUrl, redisUrl }: SupervisorContext & { smtpUrl: URL; redisUrl?: string },
+  webEntry: string,
+  workerEntry: string,
+  workers: number,
+  workerName = 'worker',
+) {
+  if (!redisUrl) throw new Error('strategies 4 and 5 need Redis');
+  const ctx = { config, logger };
+  const env = { REDIS_URL: redisUrl, SMTP_URL: smtpUrl.href };
+  const web = superviseChild(ctx, { role: 'web', entry: webEntry, env, restartLine: (ms) => `web died (queued jobs are safe in Redis); restarting in ${ms} ms` });
+  const restartLine = (ms: number, code: number | null) =>
+    `${workerName} ${code === 0 ? 'exited' : 'died (its jobs are in Redis: they come back when its heartbeat expires)'}; restarting in ${ms} ms`;
+  const children = Array.from({ length: workers }, () => superviseChild(ctx, { role: 'worker', entry: workerEntry, env, restartLine }));
+  await Promise.all([web.online, ...children.map((c) => c.online)]);
+  return {
+    url: web.url!,
+    pids: () => ({ supervisor: process.pid, web: web.pid, workers: children.map((c) => c.pid) }),
+    async close() {
+      const codes = [await web.stop(), ...(await Promise.all(children.map((c) => c.stop())))];
+      if (codes.some((code) => code !== 0 && code !== null)) throw new Error('a child did not exit cleanly');
+    },
+  };
 }

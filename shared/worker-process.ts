@@ -1,31 +1,18 @@
 // What strategy 4's worker and strategy 5's multiWorker processes have in
-// common: the sendEmail job, the log lines a person watches, and the process
-// around them (config, Redis, sink, graceful stop). Each strategy's worker.ts
-// keeps only its idea: one Worker at a fixed concurrency, or a MultiWorker.
+// common: the sendEmail job, the scheduler beside the worker, the log lines a
+// person watches, and the process around them (config, Redis, sink, graceful
+// stop). Each strategy's worker.ts keeps only its idea: one Worker at a fixed
+// concurrency, or a MultiWorker.
 import type { EventEmitter } from 'node:events';
 import type { Config } from './config.ts';
-import { emailFromJobArgs } from './email.ts';
+import { emailFromJobArgs, SEND_EMAIL } from './email.ts';
 import type { Logger } from './logger.ts';
 import { configOrExit, isMain, processLogger, resolveSmtp } from './main.ts';
-import { createMailer, type Mailer } from './mailer.ts';
-import type { Job, MultiWorker, Scheduler, StopResult, Worker, WorkerEvents } from './queue/index.ts';
-import { resolveRedis } from './redis.ts';
+import { isPermanentFailure, mailerFromConfig, type Mailer } from './mailer.ts';
+import { backoffMs, defaults, Scheduler, type Job, type MultiWorker, type StopResult, type Worker, type WorkerEvents, type WorkerOptions } from './queue/index.ts';
+import { createRedis, resolveRedis } from './redis.ts';
 import { onShutdown } from './shutdown.ts';
-
-/** The job class both strategies enqueue and perform: resque's name from the talk. */
-export const SEND_EMAIL = 'sendEmail';
-
-/** One SMTP connection per job that may run at once, kept open between emails. */
-export function workerMailer(config: Config, smtpUrl: URL, maxConnections: number): Mailer {
-  return createMailer({
-    smtpUrl,
-    from: config.MAIL_FROM,
-    timeoutMs: config.SMTP_TIMEOUT_MS,
-    allowRemote: config.SMTP_ALLOW_REMOTE,
-    pool: true,
-    maxConnections,
-  });
-}
+import { superviseMe } from './supervisor.ts';
 
 /**
  * The sendEmail job. Anyone who can write to Redis can enqueue, so its one
@@ -80,23 +67,61 @@ export interface WorkerProcessContext {
   smtpUrl: URL;
 }
 
-export interface RunningWorkerProcess {
+export interface RunningWorkerProcess<W extends QueueWorker = QueueWorker> {
+  worker: W;
   /** Graceful: stop taking jobs, finish running ones (until timeoutMs), deregister. */
   close(timeoutMs: number): Promise<StopResult>;
+}
+
+/** What every worker of ours is given: Redis, the retry policy, the sendEmail job. */
+export type WorkerBasics = Pick<WorkerOptions, 'redis' | 'namespace' | 'maxAttempts' | 'backoff' | 'isPermanent' | 'jobs'>;
+
+/**
+ * Starts the worker `make` builds from the basics, and a scheduler beside it
+ * (it competes with the other workers' for leadership: the leader moves due
+ * retries back to the queue and hands back the jobs of dead workers).
+ * `smtpConnections`: one per job that may run at once, kept open between emails.
+ */
+export async function startQueueWorker<W extends QueueWorker>(
+  { config, logger, redisUrl, smtpUrl }: WorkerProcessContext,
+  smtpConnections: number,
+  make: (basics: WorkerBasics) => W,
+): Promise<RunningWorkerProcess<W>> {
+  // One connection for commands, shared by the worker and the scheduler; the worker adds one for blocking waits.
+  const redis = createRedis(redisUrl);
+  redis.on('error', () => {}); // reported once per outage by logQueueEvents
+  const mailer = mailerFromConfig(config, smtpUrl, { pool: smtpConnections });
+  const worker = make({
+    redis,
+    namespace: config.QUEUE_NAMESPACE,
+    maxAttempts: config.MAX_ATTEMPTS,
+    backoff: (attempt) => backoffMs(attempt, config.RETRY_BASE_MS, defaults.backoffMaxMs),
+    isPermanent: isPermanentFailure,
+    jobs: { [SEND_EMAIL]: sendEmailJob(mailer) },
+  });
+  const scheduler = new Scheduler({ redis, namespace: config.QUEUE_NAMESPACE, name: worker.name });
+  logQueueEvents(logger, worker, scheduler);
+  await worker.start();
+  await scheduler.start();
+  return {
+    worker,
+    async close(timeoutMs) {
+      const result = await worker.stop(timeoutMs);
+      await scheduler.stop();
+      mailer.close();
+      await redis.quit();
+      return result;
+    },
+  };
 }
 
 /**
  * Runs a worker entry from the command line, behind its main-module guard:
  * Redis and the sink (embedded unless REDIS_URL / SMTP_URL), start, then a
  * graceful stop on SIGINT/SIGTERM that leaves a second of the hard-stop timer
- * for deregistering. `ready` tells a supervisor, if there is one.
+ * for deregistering; then it tells a supervisor, if there is one, that it is ready.
  */
-export async function runWorkerProcess(
-  importMetaUrl: string,
-  strategy: string,
-  start: (ctx: WorkerProcessContext) => Promise<RunningWorkerProcess>,
-  ready: () => void,
-): Promise<void> {
+export async function runWorkerProcess(importMetaUrl: string, strategy: string, start: (ctx: WorkerProcessContext) => Promise<RunningWorkerProcess>): Promise<void> {
   if (!isMain(importMetaUrl)) return;
   const config = configOrExit();
   const logger = processLogger(config, strategy, 'worker');
@@ -114,5 +139,5 @@ export async function runWorkerProcess(
     },
     config.SHUTDOWN_TIMEOUT_MS,
   );
-  ready();
+  superviseMe().ready();
 }

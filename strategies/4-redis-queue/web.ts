@@ -11,22 +11,19 @@
 // Walkthrough: docs/walkthrough.md, "4. Redis queue".
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:4:web   # alone; start workers with the same REDIS_URL
-import type { Email } from '../../shared/email.ts';
+import { EMAIL_QUEUE, SEND_EMAIL, type Email } from '../../shared/email.ts';
 import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
-import { configOrExit, curlExample, isMain, processLogger, type Running } from '../../shared/main.ts';
+import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
 import { dashboardRoutes } from '../../shared/dashboard/server.ts';
 import { Queue, type JobState } from '../../shared/queue/index.ts';
-import { createRedis, resolveRedis } from '../../shared/redis.ts';
-import { onShutdown } from '../../shared/shutdown.ts';
-import type { Config } from '../../shared/config.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { JOB, QUEUE, STRATEGY, superviseMe } from './main.ts';
+import { createRedis } from '../../shared/redis.ts';
 
 // The queue knows jobs; this API speaks of emails.
 const emailStatus: Record<JobState, string> = { queued: 'queued', delayed: 'delayed', working: 'working', succeeded: 'sent', failed: 'failed' };
 
-/** `strategy` names the strategy in /stats: strategy 5 runs this same web process (strategies/5-multi-worker/web.ts). */
-export async function startWeb({ config, logger, redisUrl, strategy = STRATEGY }: { config: Config; logger: Logger; redisUrl: string; strategy?: string }): Promise<Running> {
+/** Strategy 5 runs this same web process under its own name (strategies/5-multi-worker/web.ts). */
+export async function startWeb({ strategy = '4-redis-queue', config, logger, redisUrl }: StrategyContext): Promise<Running> {
+  if (!redisUrl) throw new Error('the web process needs Redis');
   const redis = createRedis(redisUrl);
   let down = false; // log a Redis outage once, not at every reconnect attempt
   redis.on('error', (err) => down || ((down = true), logger.warn({ err: err.message }, 'Redis unavailable; requests wait for it')));
@@ -37,7 +34,7 @@ export async function startWeb({ config, logger, redisUrl, strategy = STRATEGY }
   async function accept(email: Email): Promise<Reply> {
     try {
       // The email's tracking id is the job id: one id from the request to the sink.
-      const id = await queue.enqueue(QUEUE, JOB, [email], { id: email.id });
+      const id = await queue.enqueue(EMAIL_QUEUE, SEND_EMAIL, [email], { id: email.id });
       return { status: 202, body: { id, status: 'queued', statusUrl: `${url}/emails/${encodeURIComponent(id)}` } };
     } catch (err) {
       logger.error({ id: email.id, err: (err as Error).message }, 'could not enqueue');
@@ -80,25 +77,4 @@ export async function startWeb({ config, logger, redisUrl, strategy = STRATEGY }
   };
 }
 
-/** The web process from the command line (or forked by a supervisor), behind its main-module guard. */
-export async function runWeb(importMetaUrl: string, strategy: string): Promise<void> {
-  if (!isMain(importMetaUrl)) return;
-  const config = configOrExit();
-  const logger = processLogger(config, strategy, 'web');
-  const redis = await resolveRedis(config, logger);
-  if (!config.REDIS_URL) logger.warn({ redis: redis.url }, `no REDIS_URL: started a private Redis; run workers with REDIS_URL=${redis.url}`);
-  const running = await startWeb({ config, logger, redisUrl: redis.url, strategy });
-  onShutdown(
-    logger,
-    async () => {
-      await running.close();
-      await redis.close();
-    },
-    config.SHUTDOWN_TIMEOUT_MS,
-  );
-  const child = superviseMe();
-  if (child.supervised) child.ready({ url: running.url });
-  else logger.info({ url: running.url, redis: redis.url }, `listening on ${running.url}  try: ${curlExample(running.url)}`);
-}
-
-await runWeb(import.meta.url, STRATEGY);
+if (isMain(import.meta.url)) await runStrategy('4-redis-queue', startWeb, { redis: true, smtp: false });

@@ -28,9 +28,8 @@ import type { Logger } from '../../shared/logger.ts';
 import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
 import { Queue } from '../../shared/queue/index.ts';
 import { createRedis, resolveRedis } from '../../shared/redis.ts';
-import type { SupervisorMessage } from '../4-redis-queue/main.ts';
+import type { StopMessage } from '../../shared/supervisor.ts';
 import { DEMO_QUEUE } from './demo-jobs.ts';
-import { STRATEGY } from './worker.ts';
 
 export interface DemoOptions {
   sleepJobs: number;
@@ -144,7 +143,7 @@ export async function runDemo(
   const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
   if (total > 0 && !signal?.aborted) await Promise.race([finished, aborted]);
   const totalMs = Date.now() - t0;
-  worker.send({ type: 'stop' } satisfies SupervisorMessage);
+  worker.send({ type: 'stop' } satisfies StopMessage);
   const [code] = await exited;
   redis.disconnect();
   return { options: o, samples, done, totalMs, workerExitCode: code };
@@ -375,7 +374,7 @@ async function main(logger: Logger, config: Config): Promise<void> {
 
 if (isMain(import.meta.url)) {
   const config = configOrExit();
-  const logger = processLogger(config, STRATEGY, 'demo');
+  const logger = processLogger(config, '5-multi-worker', 'demo');
   main(logger, config).then(
     () => process.exit(0),
     (err: unknown) => {
