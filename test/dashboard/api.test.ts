@@ -1,6 +1,6 @@
 // The dashboard's JSON API and its protections, spoken to as a client (or an
 // attacker's page) would: the real `npm run dashboard` process over a private
-// Redis. The browser-level behaviour is in dashboard.test.ts.
+// Redis. The browser-level behaviour is in browser.test.ts.
 import http from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { Redis } from 'ioredis';
@@ -9,13 +9,13 @@ import { dashboardRoutes } from '../../shared/dashboard/server.ts';
 import { startHttp } from '../../shared/http.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { Queue } from '../../shared/queue/index.ts';
-import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
+import { testRedis, type TestRedis } from '../helpers/queue.ts';
 import { killAll, spawnEntry, startEntry, type Child } from '../helpers/spawn.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const ENTRY = 'shared/dashboard/server.ts';
 
-let redisServer: PrivateRedis;
+let t: TestRedis;
 let redis: Redis;
 let queue: Queue;
 let dashboard: { child: Child; url: string };
@@ -23,11 +23,10 @@ let token: string;
 let api: string;
 
 beforeAll(async () => {
-  redisServer = await startPrivateRedis();
-  redis = createRedis(redisServer.url);
-  redis.on('error', () => {}); // reconnect noise while a test stops Redis
+  t = await testRedis(); // its clients stay quiet while a test stops Redis
+  redis = t.client();
   queue = new Queue({ redis });
-  dashboard = await startEntry(ENTRY, { REDIS_URL: redisServer.url, DASHBOARD_PORT: '0' });
+  dashboard = await startEntry(ENTRY, { REDIS_URL: t.server.url, DASHBOARD_PORT: '0' });
   const ready = await dashboard.child.waitForLog((l) => typeof l.token === 'string', 5_000, 'the token in the ready line');
   token = ready.token as string;
   api = `${dashboard.url}/dashboard/api`;
@@ -36,8 +35,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dashboard) expect(await dashboard.child.stop()).toBe(0);
   killAll();
-  redis?.disconnect();
-  await redisServer?.stop();
+  await t?.close();
 });
 
 const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -54,7 +52,7 @@ function rawGet(url: string, host: string): Promise<number> {
   });
 }
 
-describe('starting', () => {
+describe('starting: loopback only, and told where Redis is', () => {
   it('without REDIS_URL, exits 2 and says how to point it at a Redis', async () => {
     const child = spawnEntry(ENTRY, { REDIS_URL: '' });
     expect(await child.exited).toBe(2);
@@ -73,7 +71,7 @@ describe('starting', () => {
   });
 });
 
-describe('reading', () => {
+describe('reading changes nothing and shows what is in Redis', () => {
   it('answers the documented GET routes with what is in Redis', async () => {
     await queue.enqueue('api-queue', 'noop', [1], { id: 'api-1' });
     await queue.enqueueIn(60_000, 'api-queue', 'noop', [2], { id: 'api-2' });
@@ -139,7 +137,7 @@ describe('state changes only by a same-origin POST with the token', () => {
 describe('mounted in a strategy web server', () => {
   it('serves the page and the API beside the email routes, with the same protections', async () => {
     const logger = createLogger({ strategy: 'test', role: 'web', format: 'json', level: 'silent' });
-    const mounted = dashboardRoutes({ redis: redisServer.url, logger, host: '127.0.0.1' });
+    const mounted = dashboardRoutes({ redis: t.server.url, logger, host: '127.0.0.1' });
     const web = await startHttp({ accept: () => ({ status: 202, body: {} }), stats: () => ({}), routes: mounted.routes }, { port: 0, host: '127.0.0.1', logger });
     try {
       const page = await fetch(`${web.url}/dashboard`);
@@ -159,14 +157,14 @@ describe('mounted in a strategy web server', () => {
 
 describe('when Redis is down', () => {
   it('answers 503 at once with a clear error, and 200 again once Redis is back', async () => {
-    await redisServer.kill();
+    await t.server.kill();
     const started = performance.now();
     const down = await fetch(`${api}/overview`);
     expect(down.status).toBe(503);
     expect(performance.now() - started).toBeLessThan(5_000); // bounded by the 2 s guard, never hanging
     expect(((await down.json()) as { error: string }).error).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ .*(unreachable|did not answer)/);
 
-    await redisServer.start();
+    await t.server.start();
     // The dashboard reconnects by itself (backoff of at most 2 s).
     await eventually(async () => (await fetch(`${api}/queues`)).status, (s) => s === 200, 15_000, 'the API to answer 200 again');
   });

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Email } from '../../shared/email.ts';
 import { createMailer, isPermanentFailure, type Mailer } from '../../shared/mailer.ts';
 import { MultiWorker, Queue, Worker } from '../../shared/queue/index.ts';
-import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
 import { startSink, type Sink } from '../../shared/smtp-sink.ts';
+import { testRedis, type TestRedis } from '../helpers/queue.ts';
 import { killAll, ROOT, startEntry, type Child } from '../helpers/spawn.ts';
 
 // A system Chromium, never a downloaded one: CHROMIUM_PATH, else the usual places.
@@ -24,7 +24,8 @@ const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chro
 const SCREENSHOT = path.join(ROOT, 'docs', 'dashboard.png');
 const UI_TIMEOUT = 15_000; // the page polls every 1.5 s; a slow CI machine gets ten rounds
 
-let redisServer: PrivateRedis;
+/** The private Redis; its clients (the test's, a worker's, the multiWorker's) log nothing while the banner test stops it. */
+let t: TestRedis;
 let redis: Redis;
 let queue: Queue;
 let sink: Sink;
@@ -40,25 +41,16 @@ const pageErrors: string[] = [];
 /** Ids the sink refuses with 550 (permanent: straight to the failed list) until a test lets them through. */
 const refused = new Set<string>();
 
-const clients: Redis[] = [];
-/** A client for the test, a worker or the multiWorker; all closed at the end. */
-function client(): Redis {
-  const c = createRedis(redisServer.url);
-  c.on('error', () => {}); // reconnect noise while the banner test stops Redis
-  clients.push(c);
-  return c;
-}
-
 const email = (id: string, subject = `hello ${id}`): Email => ({ id, to: `${id}@example.com`, subject, text: `message ${id}` });
 const enqueueEmail = (e: Email, queueName = 'emailQueue') => queue.enqueue(queueName, 'sendEmail', [e], { id: e.id });
 
 beforeAll(async () => {
-  redisServer = await startPrivateRedis();
-  redis = client();
+  t = await testRedis();
+  redis = t.client();
   queue = new Queue({ redis });
   sink = await startSink({ decide: ({ id }) => (id !== undefined && refused.has(id) ? 'perm' : undefined) });
   mailer = createMailer({ smtpUrl: sink.url, from: 'jobs@background-jobs.test', timeoutMs: 10_000 });
-  dashboard = await startEntry('shared/dashboard/server.ts', { REDIS_URL: redisServer.url, DASHBOARD_PORT: '0' });
+  dashboard = await startEntry('shared/dashboard/server.ts', { REDIS_URL: t.server.url, DASHBOARD_PORT: '0' });
 
   if (!CHROMIUM) throw new Error('the dashboard test drives a real browser: install Chromium (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM_PATH');
   profileDir = await mkdtemp(path.join(tmpdir(), 'bgjobs-chromium-'));
@@ -87,9 +79,8 @@ afterAll(async () => {
   if (dashboard) expect(await dashboard.child.stop()).toBe(0);
   killAll();
   mailer?.close();
-  for (const c of clients) c.disconnect();
   await sink?.close();
-  await redisServer?.stop();
+  await t?.close();
 });
 
 /** Polls the text of the first element matching `selector` (bounded by UI_TIMEOUT). */
@@ -111,7 +102,7 @@ describe('what the page shows', () => {
   it('lists a running worker with what it is working on and since when, and a dead one awaiting recovery', async () => {
     sink.configure({ latencyMs: 2_500 }); // a slow provider keeps the worker busy long enough to look at
     worker = new Worker({
-      redis: client(),
+      redis: t.client(),
       queues: ['emailQueue'],
       jobs: { sendEmail: (e: Email) => mailer.send(e) },
       isPermanent: isPermanentFailure,
@@ -142,7 +133,7 @@ describe('what the page shows', () => {
 
   it("shows a multiWorker's task processors and event-loop delay", async () => {
     multi = new MultiWorker({
-      redis: client(),
+      redis: t.client(),
       queues: ['slowQueue'],
       jobs: { slowSleepJob: () => new Promise((resolve) => setTimeout(resolve, 400)) },
       minTaskProcessors: 1,
@@ -250,7 +241,7 @@ describe('safety', () => {
   });
 
   it('shows a clear banner while Redis is down, keeps the page, and clears it when Redis is back', async () => {
-    await redisServer.kill(); // a crash: no goodbye to the clients
+    await t.server.kill(); // a crash: no goodbye to the clients
     const banner = page.locator('#banner');
     await banner.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     expect(await banner.textContent()).toMatch(/Redis is unreachable/);
@@ -258,7 +249,7 @@ describe('safety', () => {
     // The last data stays on screen (dimmed): not a blank page.
     expect(await textOf('[data-queue="newsletter"] .length')()).toBe('7');
 
-    await redisServer.start();
+    await t.server.start();
     await banner.waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
     await page.locator('#notice').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     expect(await page.textContent('#notice')).toMatch(/Redis restarted/);

@@ -89,7 +89,7 @@ describe('node-resque -> ours', () => {
 });
 
 describe('node-resque reads what we write', () => {
-  it('queue lengths, our workers and what they are working on', async () => {
+  it('our queue lengths, our workers and what they are working on', async () => {
     let release!: () => void;
     const w = ourWorker({ slow: () => new Promise<void>((r) => (release = r)) }, { name: 'host-a:4242' });
     await queue.enqueueMany('emails', 'slow', [[1], [2], [3]]);

@@ -163,7 +163,7 @@ describe('a mix, as in the talk', () => {
   });
 });
 
-describe('stop()', () => {
+describe('stopping', () => {
   it('drains like Worker.stop(): running jobs finish, nothing is left reserved, the status goes', async () => {
     await queue.enqueueMany('q', 'sleepy', Array.from({ length: 12 }, () => [600]));
     const { mw } = multiWorker({ sleepy: (ms: number) => sleep(ms) });

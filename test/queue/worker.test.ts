@@ -41,7 +41,7 @@ describe('enqueue: the resque data layout', () => {
   });
 });
 
-describe('worker: reserve, perform, ack', () => {
+describe('a worker reserves, performs and acks', () => {
   it('performs jobs in order, acks each (processing list empty, counted, status succeeded)', async () => {
     const seen: number[] = [];
     const ids = await queue.enqueueMany('q', 'add', [[1], [2], [3], [4], [5]]);
@@ -123,7 +123,7 @@ describe('poison payloads go straight to failed, and the worker carries on', () 
     ['not JSON', 'this is {not json', 'InvalidPayloadError', /not valid JSON/],
     ['JSON without a class', JSON.stringify({ queue: 'q', args: [] }), 'InvalidPayloadError', /no "class"/],
     ['an unknown class', JSON.stringify({ class: 'nope', queue: 'q', args: [] }), 'UnknownJobError', /no job named "nope"/],
-  ])('%s', async (_, payload, exception, error) => {
+  ])('%s: in the failed list at once, with its reason, and the next job still runs', async (_, payload, exception, error) => {
     const w = worker({ ok: () => 'fine' }, { maxAttempts: 5 });
     await w.start();
     const failure = nextEvent<[Job, Error]>(w, 'failure');
@@ -218,7 +218,7 @@ describe('graceful stop', () => {
   });
 });
 
-describe('observability', () => {
+describe('what stats() shows', () => {
   it('stats() reports queue length and latency, totals, and what each worker is doing', async () => {
     let release!: () => void;
     const w = worker({ slow: () => new Promise<void>((r) => (release = r)) });

@@ -103,13 +103,13 @@ describe.each(['foreground', 'fireAndForget'])('the email API in front of %s', (
     expect((await raw(url(), 'BREW /a@example.com/s/t HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n')).status).toBeGreaterThanOrEqual(400);
   });
 
-  it('answers health and stats', async () => {
+  it('answers /health with ok, and /stats with what the strategy counts', async () => {
     expect(await (await fetch(`${url()}/health`)).json()).toEqual({ ok: true });
     expect(await (await fetch(`${url()}/stats`)).json()).toMatchObject({ sent: expect.any(Number), failed: 0, pending: expect.any(Number) });
   });
 });
 
-describe('after all that', () => {
+describe('after every hostile request', () => {
   it('the sink received nothing, and both servers still answer', async () => {
     for (const s of Object.values(servers)) expect((await fetch(`${s.url}/health`)).status).toBe(200);
     expect(sink.stats()).toMatchObject({ accepted: 0, rejectedTemporary: 0, rejectedPermanent: 0, inProgress: 0 });
@@ -158,7 +158,7 @@ describe('graceful close with keep-alive clients', () => {
     stop = true;
     await Promise.all(clients);
     agent.destroy();
-    // Before the fix, busy keep-alive connections kept being served until the clients stopped.
+    // Without the 503 and "connection: close" while closing, busy keep-alive connections would be served until the clients stopped.
     expect(closedAfter).toBeLessThan(1000);
     expect(accepted).toBe(acceptedAtClose);
     const late = answers.filter((a) => a.afterClose);
