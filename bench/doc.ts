@@ -15,11 +15,11 @@
 //   npm run bench:doc [-- <results.json>] [--check]
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isMain } from '../shared/main.ts';
 import { ROOT } from '../shared/root.ts';
 import { faultsMatrix } from './faults-report.ts';
+import { cliMain, helpPage, knobsHelp, readKnobs, type Knob } from './knobs.ts';
 import { machineLine } from './machine.ts';
-import { parseOptions } from './options.ts';
+import { parseOptions as benchOptions } from './options.ts';
 import { CHART_FILES, charts, commandLine, readmeTable } from './report.ts';
 import { markdownTable } from './tables.ts';
 import type { BenchResult } from './types.ts';
@@ -76,7 +76,7 @@ export function faultsBlock(result: BenchResult, folder: string, doc = BENCHMARK
 /** README.md's summary, markers excluded: one table, one chart, and where the rest is. */
 export function summaryBlock(result: BenchResult, folder: string, chartFiles: string[], doc = README): string {
   const command = commandLine(result.settings);
-  const asRun = command === commandLine(parseOptions([], {})) ? '`npm run bench` with its defaults' : `\`${command}\``;
+  const asRun = command === commandLine(benchOptions([], {})) ? '`npm run bench` with its defaults' : `\`${command}\``;
   const chart = chartFiles.includes(CHART_FILES.throughput) ? [`![throughput](${linkTo(doc, folder, CHART_FILES.throughput)})`, ''] : [];
   const docs = path.relative(path.dirname(doc), BENCHMARK_DOC).split(path.sep).join('/');
   return [
@@ -104,9 +104,32 @@ const hasPerformance = (r: BenchResult) => r.runs.load.length + r.runs.sweep.len
 const hasFaults = (r: BenchResult) => (r.runs.faults ?? []).length > 0;
 type Found = { stamp: string; dir: string; result: BenchResult };
 
-export async function main(argv: string[]): Promise<number> {
-  const check = argv.includes('--check');
-  const file = argv.find((a) => !a.startsWith('--'));
+const knobs: Knob<'check'>[] = [
+  { key: 'check', flag: 'check', env: 'BENCH_DOC_CHECK', kind: 'boolean', normal: 'false', doc: 'Compare only, redraw nothing: exit 1 if docs/benchmark.md or README.md is out of date.' },
+];
+
+interface DocOptions {
+  help: boolean;
+  check: boolean;
+  /** A results file to quote instead of the newest in bench/results. */
+  file: string | undefined;
+}
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): DocOptions {
+  const { values, positionals } = readKnobs(knobs, argv, env, {}, true);
+  return { help: values.help === true, check: values.check === true, file: positionals[0] };
+}
+
+export const helpText = () =>
+  helpPage(
+    'npm run bench:doc -- [<results.json>] [options]',
+    ["Quotes the newest benchmark run (or the given results file) in docs/benchmark.md and README.md, between their markers."],
+    knobsHelp(knobs, 12, 20),
+    ['npm run bench:doc', 'npm run bench:doc -- --check'],
+    'A flag beats its variable.',
+  );
+
+export async function main({ check, file }: DocOptions): Promise<number> {
   let perf: Found | undefined;
   let faultsRun: Found | undefined;
   if (file) {
@@ -160,4 +183,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (isMain(import.meta.url)) process.exitCode = await main(process.argv.slice(2));
+cliMain(import.meta.url, parseOptions, helpText, main);

@@ -24,6 +24,8 @@ export interface Knob<K extends string> {
   doc: string;
   /** Grouped apart in --help: knobs for testing the harness, not for measuring. */
   selfTest?: boolean;
+  /** The smallest number it takes ("--rounds must be at least 1"). */
+  min?: number;
 }
 
 function convert(knob: Knob<string>, raw: string, source: string): unknown {
@@ -61,18 +63,22 @@ export interface ReadKnobs {
   values: Record<string, unknown>;
   /** What parseArgs saw, for options outside the table (e.g. --no-crash) and "was it given?" checks. */
   given: Record<string, string | boolean | undefined>;
+  /** Arguments that are not flags (only where `positionals` allowed them). */
+  positionals: string[];
 }
 
 /**
  * Reads every knob from argv (flags), then env, then the (quick) default.
  * A `quick` knob, if any, comes first. `extra` declares flags that are
- * not knobs (they come back in `given`).
+ * not knobs (they come back in `given`); `positionals` allows arguments
+ * that are not flags.
  */
 export function readKnobs(
   knobs: readonly Knob<string>[],
   argv: string[],
   env: NodeJS.ProcessEnv,
   extra: Record<string, { type: 'string' | 'boolean' }> = {},
+  positionals = false,
 ): ReadKnobs {
   const spec: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, ...extra };
   for (const k of knobs) {
@@ -80,8 +86,9 @@ export function readKnobs(
     if (k.kind === 'boolean') spec[`no-${k.flag}`] = { type: 'boolean' };
   }
   let given: Record<string, string | boolean | undefined>;
+  let rest: string[];
   try {
-    given = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: false }).values;
+    ({ values: given, positionals: rest } = parseArgs({ args: argv, options: spec, strict: true, allowPositionals: positionals }));
   } catch (err) {
     throw new OptionsError(`${(err as Error).message} (see --help)`);
   }
@@ -96,9 +103,10 @@ export function readKnobs(
     else if (typeof flag === 'string') values[k.key] = convert(k, flag, `--${k.flag}`);
     else if (env[k.env] !== undefined) values[k.key] = convert(k, env[k.env]!, k.env);
     else values[k.key] = convert(k, quick && k.quick !== undefined ? k.quick : k.normal, `default of --${k.flag}`);
+    if (k.min !== undefined && (values[k.key] as number) < k.min) throw new OptionsError(`--${k.flag} must be at least ${k.min}`);
   }
   values.quick = quick;
-  return { values, given };
+  return { values, given, positionals: rest };
 }
 
 /** One --help line: flag, variable, meaning, (default [quick default]). */

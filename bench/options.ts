@@ -4,7 +4,7 @@
 //
 // A flag beats its environment variable; --quick changes only the defaults,
 // so `--quick --duration 5` means "quick, but 5 s of load".
-import { KNOB_RULES, knobsHelp, OptionsError, readKnobs, type Knob } from './knobs.ts';
+import { helpPage, knobsHelp, OptionsError, readKnobs, type Knob } from './knobs.ts';
 
 export { OptionsError };
 
@@ -62,14 +62,14 @@ export const knobs: Knob<keyof BenchOptions>[] = [
   { key: 'quick', flag: 'quick', env: 'BENCH_QUICK', kind: 'boolean', normal: 'false', doc: 'Shorter everything (about 2 min on 2 cores with all six targets): the defaults in [brackets].' },
   { key: 'strategies', flag: 'strategies', env: 'BENCH_STRATEGIES', kind: 'list', normal: '', doc: 'Targets to run, e.g. baseline,1,2. Default: baseline and every strategy whose entry file exists.' },
   { key: 'passes', flag: 'passes', env: 'BENCH_PASSES', kind: 'list', normal: 'load,sweep,crash', doc: 'Which passes: load (throughput, latency, delivery), sweep (latency vs sink latency), crash (SIGKILL halfway), faults (see --faults).' },
-  { key: 'connections', flag: 'connections', env: 'BENCH_CONNECTIONS', kind: 'integer', normal: '50', doc: 'Concurrent HTTP connections (autocannon -c), the same for every target.' },
+  { key: 'connections', flag: 'connections', env: 'BENCH_CONNECTIONS', kind: 'integer', min: 1, normal: '50', doc: 'Concurrent HTTP connections (autocannon -c), the same for every target.' },
   { key: 'duration', flag: 'duration', env: 'BENCH_DURATION', kind: 'seconds', normal: '10', quick: '2', doc: 'Seconds of load per run in the load pass, the same for every target.' },
-  { key: 'rounds', flag: 'rounds', env: 'BENCH_ROUNDS', kind: 'integer', normal: '3', quick: '2', doc: 'Load-pass rounds; each runs every target once, interleaved, in alternating order.' },
+  { key: 'rounds', flag: 'rounds', env: 'BENCH_ROUNDS', kind: 'integer', min: 1, normal: '3', quick: '2', doc: 'Load-pass rounds; each runs every target once, interleaved, in alternating order.' },
   { key: 'rate', flag: 'rate', env: 'BENCH_RATE', kind: 'integer', normal: '0', doc: 'Requests/s in the load pass (all connections together); 0 = flat out, which is what the req/s column measures.' },
   { key: 'latencyMs', flag: 'latency', env: 'BENCH_SINK_LATENCY_MS', kind: 'integer', normal: '50', doc: 'Sink latency (ms per message) in the load and crash passes: a slow provider.' },
   { key: 'sweepLatenciesMs', flag: 'sweep', env: 'BENCH_SWEEP', kind: 'numbers', normal: '0,50,200,1000', quick: '0,200,1000', doc: 'Sink latencies (ms) of the sweep.' },
   { key: 'sweepDuration', flag: 'sweep-duration', env: 'BENCH_SWEEP_DURATION', kind: 'seconds', normal: '5', quick: '1.5', doc: 'Seconds of load per sink latency in the sweep.' },
-  { key: 'sweepConnections', flag: 'sweep-connections', env: 'BENCH_SWEEP_CONNECTIONS', kind: 'integer', normal: '10', doc: 'Connections during the sweep. Few, because autocannon sends each connection\'s share of a second\'s requests at the start of the second: fewer connections, smaller bursts.' },
+  { key: 'sweepConnections', flag: 'sweep-connections', env: 'BENCH_SWEEP_CONNECTIONS', kind: 'integer', min: 1, normal: '10', doc: 'Connections during the sweep. Few, because autocannon sends each connection\'s share of a second\'s requests at the start of the second: fewer connections, smaller bursts.' },
   { key: 'sweepRate', flag: 'sweep-rate', env: 'BENCH_SWEEP_RATE', kind: 'integer', normal: '100', doc: 'Requests/s during the sweep (all connections together), a steady load every strategy can take; 0 = flat out.' },
   { key: 'crashDuration', flag: 'crash-duration', env: 'BENCH_CRASH_DURATION', kind: 'seconds', normal: '10', quick: '4', doc: 'Seconds of load in the crash pass, the same for every strategy; the kill comes halfway.' },
   { key: 'crashRate', flag: 'crash-rate', env: 'BENCH_CRASH_RATE', kind: 'integer', normal: '50', quick: '30', doc: 'Requests/s during the crash pass, low enough that every strategy can finish its backlog; 0 = flat out.' },
@@ -114,33 +114,30 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   // --no-crash: the crash pass off, a shorthand for leaving crash out of --passes.
   options.passes = PASSES.filter((p) => passes.includes(p) && !(p === 'crash' && values['no-crash'] === true));
   if (!['auto', 'live', 'lines', 'off'].includes(options.progress as string)) throw new OptionsError('--progress must be auto, live, lines or off');
-  if ((options.connections as number) < 1) throw new OptionsError('--connections must be at least 1');
-  if ((options.sweepConnections as number) < 1) throw new OptionsError('--sweep-connections must be at least 1');
-  if ((options.rounds as number) < 1) throw new OptionsError('--rounds must be at least 1');
   if ((options.faultRate as number) < 1) throw new OptionsError('--fault-rate must be at least 1 (a steady load, not flat out)');
   return options as unknown as BenchOptions & { help: boolean };
 }
 
 export function helpText(): string {
-  return [
+  return helpPage(
     'npm run bench -- [options]',
-    '',
-    'Runs every strategy plus a bare baseline server against one shared SMTP sink',
-    'and reports throughput, latency, deliveries, losses and duplicates; with',
-    '--faults, what each strategy accepts, delivers, loses and duplicates under faults.',
-    '',
-    ...knobsHelp(knobs.filter((k) => !k.selfTest), 30, 26, [['--no-crash', 'Skip the crash pass (same as leaving crash out of --passes).']]),
-    '',
-    'Harness self-test (make the sink misbehave on purpose, to check the counting):',
-    ...knobsHelp(knobs.filter((k) => k.selfTest), 30, 26).slice(1, -1),
-    '',
-    KNOB_RULES,
-    'Examples:',
-    '  npm run bench -- --quick',
-    '  npm run bench -- --strategies baseline,1,2 --passes load --duration 5',
-    '  BENCH_SINK_LATENCY_MS=200 npm run bench -- --no-crash',
-    '  npm run bench -- --faults                      # every strategy under every fault (~6 min)',
-    '  npm run bench -- --faults kill-repeatedly,sink-down --strategies 4,5',
-    '',
-  ].join('\n');
+    [
+      'Runs every strategy plus a bare baseline server against one shared SMTP sink',
+      'and reports throughput, latency, deliveries, losses and duplicates; with',
+      '--faults, what each strategy accepts, delivers, loses and duplicates under faults.',
+    ],
+    [
+      ...knobsHelp(knobs.filter((k) => !k.selfTest), 30, 26, [['--no-crash', 'Skip the crash pass (same as leaving crash out of --passes).']]),
+      '',
+      'Harness self-test (make the sink misbehave on purpose, to check the counting):',
+      ...knobsHelp(knobs.filter((k) => k.selfTest), 30, 26).slice(1, -1),
+    ],
+    [
+      'npm run bench -- --quick',
+      'npm run bench -- --strategies baseline,1,2 --passes load --duration 5',
+      'BENCH_SINK_LATENCY_MS=200 npm run bench -- --no-crash',
+      'npm run bench -- --faults                      # every strategy under every fault (~6 min)',
+      'npm run bench -- --faults kill-repeatedly,sink-down --strategies 4,5',
+    ],
+  );
 }

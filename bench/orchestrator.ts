@@ -183,7 +183,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
       try {
         run = await startTarget(cell.target, { smtpUrl: sink.url, nodeArgs });
       } catch (err) {
-        // A strategy that does not start (still being written, or broken) costs
+        // A strategy that does not start (broken, or missing a service) costs
         // its own runs, not the whole benchmark.
         signal?.throwIfAborted();
         const first = (err as Error).message.split('\n')[0];

@@ -52,7 +52,7 @@ export function selectTargets(wanted: string[]): Selection {
     const t = targets.find((x) => x.key === w || x.name === w || x.name.startsWith(`${w}-`));
     if (!t) throw new OptionsError(`--strategies: unknown strategy "${w}"; choose from ${targets.map((x) => x.key).join(', ')}`);
     if (entryExists(t)) picked.add(t);
-    else skipped.push({ key: t.key, name: t.name, why: `${t.entry} does not exist yet` });
+    else skipped.push({ key: t.key, name: t.name, why: `${t.entry} does not exist` });
   }
   return { chosen: targets.filter((t) => picked.has(t)), skipped };
 }

@@ -2,8 +2,8 @@
 // Same shape as ours.ts and node-resque.ts; the scenarios are in scenarios.ts.
 //
 // Defaults throughout, plus `removeOnComplete` on every job (as its docs
-// advise for a busy queue, and as bee-queue's benchmark runs it): a completed
-// job's hash is deleted instead of kept. Jobs are added with addBulk.
+// advise for a busy queue): a completed job's hash is deleted instead of
+// kept. Jobs are added with addBulk.
 // Recovery: built into its Worker - a job whose lock (lockDuration 30 s) was
 // not renewed is found by the stalled-job check (stalledInterval 30 s), which
 // marks active jobs on one pass and moves those still unlocked on the next.

@@ -36,7 +36,7 @@ import { Queue } from '../../shared/queue/index.ts';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
 import { ROOT } from '../../shared/root.ts';
 import { startSink } from '../../shared/smtp-sink.ts';
-import { cliMain, knobsHelp, OptionsError, readKnobs, type Knob } from '../knobs.ts';
+import { cliMain, helpPage, knobsHelp, OptionsError, readKnobs, type Knob } from '../knobs.ts';
 import { describeMachine, endLoadAverage, machineLine } from '../machine.ts';
 import { killAllOnSignal, spawnEntry } from '../processes.ts';
 import { fileStamp } from '../write.ts';
@@ -68,14 +68,14 @@ interface Options {
 }
 
 const knobs: Knob<Exclude<keyof Options, 'help'>>[] = [
-  { key: 'rounds', flag: 'rounds', env: 'BENCH_MULTI_WORKER_ROUNDS', kind: 'integer', normal: '3', doc: 'Rounds of both passes, interleaved: every peer (and email run) once per round, the order rotated.' },
-  { key: 'jobs', flag: 'jobs', env: 'BENCH_MULTI_WORKER_JOBS', kind: 'integer', normal: '3000', doc: 'Jobs pass: jobs per trial, in Redis before the worker starts.' },
-  { key: 'jobMs', flag: 'job-ms', env: 'BENCH_MULTI_WORKER_JOB_MS', kind: 'integer', normal: '50', doc: 'Jobs pass: the timer each job awaits, ms.' },
-  { key: 'max', flag: 'max', env: 'BENCH_MULTI_WORKER_MAX', kind: 'integer', normal: '100', doc: 'Jobs pass: at most this many jobs at once (maxTaskProcessors; the fixed peers\' concurrency).' },
-  { key: 'checkMs', flag: 'check-ms', env: 'BENCH_MULTI_WORKER_CHECK_MS', kind: 'integer', normal: '100', doc: 'checkTimeout of every multiWorker, ms.' },
+  { key: 'rounds', flag: 'rounds', env: 'BENCH_MULTI_WORKER_ROUNDS', kind: 'integer', min: 1, normal: '3', doc: 'Rounds of both passes, interleaved: every peer (and email run) once per round, the order rotated.' },
+  { key: 'jobs', flag: 'jobs', env: 'BENCH_MULTI_WORKER_JOBS', kind: 'integer', min: 1, normal: '3000', doc: 'Jobs pass: jobs per trial, in Redis before the worker starts.' },
+  { key: 'jobMs', flag: 'job-ms', env: 'BENCH_MULTI_WORKER_JOB_MS', kind: 'integer', min: 1, normal: '50', doc: 'Jobs pass: the timer each job awaits, ms.' },
+  { key: 'max', flag: 'max', env: 'BENCH_MULTI_WORKER_MAX', kind: 'integer', min: 1, normal: '100', doc: 'Jobs pass: at most this many jobs at once (maxTaskProcessors; the fixed peers\' concurrency).' },
+  { key: 'checkMs', flag: 'check-ms', env: 'BENCH_MULTI_WORKER_CHECK_MS', kind: 'integer', min: 1, normal: '100', doc: 'checkTimeout of every multiWorker, ms.' },
   { key: 'maxDelayMs', flag: 'max-delay', env: 'BENCH_MULTI_WORKER_MAX_DELAY', kind: 'integer', normal: '10', doc: 'maxEventLoopDelay of every multiWorker, ms.' },
   { key: 'emailMax', flag: 'email-max', env: 'BENCH_MULTI_WORKER_EMAIL_MAX', kind: 'numbers', normal: '20,50,100', doc: "Emails pass: the MAX_TASK_PROCESSORS values to run strategy 5's worker at ('' = no emails pass)." },
-  { key: 'sinkMs', flag: 'sink-ms', env: 'BENCH_MULTI_WORKER_SINK_MS', kind: 'integer', normal: '100', doc: 'Emails pass: the sink\'s latency per email, ms.' },
+  { key: 'sinkMs', flag: 'sink-ms', env: 'BENCH_MULTI_WORKER_SINK_MS', kind: 'integer', min: 1, normal: '100', doc: 'Emails pass: the sink\'s latency per email, ms.' },
   { key: 'peers', flag: 'peers', env: 'BENCH_MULTI_WORKER_PEERS', kind: 'list', normal: Object.keys(PEERS).join(','), doc: 'Jobs pass: which peers.' },
   { key: 'out', flag: 'out', env: 'BENCH_MULTI_WORKER_OUT', kind: 'string', normal: 'bench/results', doc: "Where multi-worker-<date>.md goes ('' = not written)." },
 ];
@@ -83,24 +83,16 @@ const knobs: Knob<Exclude<keyof Options, 'help'>>[] = [
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options {
   const o = readKnobs(knobs, argv, env).values as unknown as Options;
   for (const p of o.peers) if (!(p in PEERS)) throw new OptionsError(`--peers: unknown peer "${p}"; choose from ${Object.keys(PEERS).join(', ')}`);
-  for (const [key, flag] of [['rounds', 'rounds'], ['jobs', 'jobs'], ['jobMs', 'job-ms'], ['max', 'max'], ['checkMs', 'check-ms'], ['sinkMs', 'sink-ms']] as const) {
-    if (o[key] < 1) throw new OptionsError(`--${flag} must be at least 1`);
-  }
   return o;
 }
 
 export function helpText(): string {
-  return [
-    'npm run bench:multi-worker -- [options]',
-    '',
+  const about = [
     'How fast a multiWorker reaches full speed on I/O-bound jobs, against a fixed concurrency,',
     "node-resque's MultiWorker and BullMQ; then strategy 5's real worker process sending email.",
-    '',
-    ...knobsHelp(knobs, 22, 30),
-    '',
-    'A flag beats its variable.',
-    '',
-  ].join('\n');
+  ];
+  const example = 'npm run bench:multi-worker -- --rounds 1 --jobs 1000 --email-max 20';
+  return helpPage('npm run bench:multi-worker -- [options]', about, knobsHelp(knobs, 22, 30), [example], 'A flag beats its variable.');
 }
 
 interface Trial extends ScalingResult {

@@ -1,7 +1,7 @@
 // Every knob of `npm run bench:queue`, in one table: flag, environment
 // variable, default, --quick default, one line of documentation. --help is
 // printed from it. A flag beats its variable; --quick changes only defaults.
-import { KNOB_RULES, knobsHelp, OptionsError, readKnobs, type Knob } from '../knobs.ts';
+import { helpPage, knobsHelp, OptionsError, readKnobs, type Knob } from '../knobs.ts';
 
 export { OptionsError };
 
@@ -36,17 +36,17 @@ export interface QueueBenchOptions {
 // Sized for 2 cores: the default run ~7 minutes, --quick ~2 (recovery alone waits ~95 s a round: BullMQ needs ~61 s, node-resque's default never comes).
 export const knobs: Knob<keyof QueueBenchOptions>[] = [
   { key: 'quick', flag: 'quick', env: 'BENCH_QUEUE_QUICK', kind: 'boolean', normal: 'false', doc: 'Fewer jobs and rounds (about 2 min on 2 cores): the defaults in [brackets].' },
-  { key: 'scenarios', flag: 'scenarios', env: 'BENCH_QUEUE_SCENARIOS', kind: 'list', normal: SCENARIOS.join(','), doc: 'Which scenarios: throughput, pickup, recovery, multi-worker (bench/queue/multi-worker.ts, when it exists).' },
+  { key: 'scenarios', flag: 'scenarios', env: 'BENCH_QUEUE_SCENARIOS', kind: 'list', normal: SCENARIOS.join(','), doc: 'Which scenarios: throughput, pickup, recovery, multi-worker (bench/queue/multi-worker.ts, quoted).' },
   { key: 'libraries', flag: 'libraries', env: 'BENCH_QUEUE_LIBRARIES', kind: 'list', normal: LIBRARIES.join(','), doc: 'Which libraries: ours, bullmq, node-resque.' },
-  { key: 'jobs', flag: 'jobs', env: 'BENCH_QUEUE_JOBS', kind: 'integer', normal: '20000', quick: '5000', doc: 'Throughput: no-op jobs in the queue before the worker starts.' },
+  { key: 'jobs', flag: 'jobs', env: 'BENCH_QUEUE_JOBS', kind: 'integer', min: 1, normal: '20000', quick: '5000', doc: 'Throughput: no-op jobs in the queue before the worker starts.' },
   { key: 'concurrency', flag: 'concurrency', env: 'BENCH_QUEUE_CONCURRENCY', kind: 'numbers', normal: '1,50', doc: 'Throughput: the worker concurrencies to measure.' },
   { key: 'prefetch', flag: 'prefetch', env: 'BENCH_QUEUE_PREFETCH', kind: 'integer', normal: '50', doc: 'Throughput: ours runs twice, at prefetch 0 and at this prefetch (0 = once).' },
   { key: 'resquePollMs', flag: 'resque-poll-ms', env: 'BENCH_QUEUE_RESQUE_POLL_MS', kind: 'integer', normal: '5', doc: "Throughput: node-resque Worker's timeout (poll sleep and ping interval), ms." },
-  { key: 'rounds', flag: 'rounds', env: 'BENCH_QUEUE_ROUNDS', kind: 'integer', normal: '3', quick: '1', doc: 'Interleaved rounds of throughput and pickup: every row once per round, the order rotated.' },
-  { key: 'pickupJobs', flag: 'pickup-jobs', env: 'BENCH_QUEUE_PICKUP_JOBS', kind: 'integer', normal: '100', quick: '30', doc: 'Pickup: jobs per run, one every --pickup-interval ms to an idle worker (5 more first, not counted).' },
-  { key: 'pickupIntervalMs', flag: 'pickup-interval', env: 'BENCH_QUEUE_PICKUP_INTERVAL_MS', kind: 'integer', normal: '100', doc: 'Pickup: ms between two adds.' },
-  { key: 'recoveryRounds', flag: 'recovery-rounds', env: 'BENCH_QUEUE_RECOVERY_ROUNDS', kind: 'integer', normal: '2', quick: '1', doc: 'Recovery: rounds; in each, every library runs side by side (its own processes and keys).' },
-  { key: 'recoveryCapS', flag: 'recovery-cap', env: 'BENCH_QUEUE_RECOVERY_CAP_S', kind: 'integer', normal: '90', doc: 'Recovery: seconds to wait after the kill before reporting "never".' },
+  { key: 'rounds', flag: 'rounds', env: 'BENCH_QUEUE_ROUNDS', kind: 'integer', min: 1, normal: '3', quick: '1', doc: 'Interleaved rounds of throughput and pickup: every row once per round, the order rotated.' },
+  { key: 'pickupJobs', flag: 'pickup-jobs', env: 'BENCH_QUEUE_PICKUP_JOBS', kind: 'integer', min: 1, normal: '100', quick: '30', doc: 'Pickup: jobs per run, one every --pickup-interval ms to an idle worker (5 more first, not counted).' },
+  { key: 'pickupIntervalMs', flag: 'pickup-interval', env: 'BENCH_QUEUE_PICKUP_INTERVAL_MS', kind: 'integer', min: 1, normal: '100', doc: 'Pickup: ms between two adds.' },
+  { key: 'recoveryRounds', flag: 'recovery-rounds', env: 'BENCH_QUEUE_RECOVERY_ROUNDS', kind: 'integer', min: 1, normal: '2', quick: '1', doc: 'Recovery: rounds; in each, every library runs side by side (its own processes and keys).' },
+  { key: 'recoveryCapS', flag: 'recovery-cap', env: 'BENCH_QUEUE_RECOVERY_CAP_S', kind: 'integer', min: 1, normal: '90', doc: 'Recovery: seconds to wait after the kill before reporting "never".' },
   { key: 'multiWorkerArgs', flag: 'multi-worker-args', env: 'BENCH_QUEUE_MULTI_WORKER_ARGS', kind: 'string', normal: '', doc: "Arguments for bench/queue/multi-worker.ts (default: its jobs pass, --rounds as ours; --quick: 1 round of 1,000 jobs)." },
   { key: 'out', flag: 'out', env: 'BENCH_QUEUE_OUT', kind: 'string', normal: 'bench/results', doc: 'Where queue-<date>.json and queue-<date>.md go.' },
   { key: 'write', flag: 'write', env: 'BENCH_QUEUE_WRITE', kind: 'boolean', normal: 'true', doc: 'Write the result files (--no-write: terminal only).' },
@@ -68,27 +68,18 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   // Keep the canonical order whatever order they were typed in.
   o.scenarios = SCENARIOS.filter((s) => (o.scenarios as string[]).includes(s));
   o.libraries = LIBRARIES.filter((l) => (o.libraries as string[]).includes(l));
-  for (const [key, flag] of [['jobs', 'jobs'], ['rounds', 'rounds'], ['pickupJobs', 'pickup-jobs'], ['recoveryRounds', 'recovery-rounds'], ['recoveryCapS', 'recovery-cap'], ['pickupIntervalMs', 'pickup-interval']] as const) {
-    if ((o[key] as number) < 1) throw new OptionsError(`--${flag} must be at least 1`);
-  }
   return o as unknown as QueueBenchOptions & { help: boolean };
 }
 
 export function helpText(): string {
-  return [
-    'npm run bench:queue -- [options]',
-    '',
+  const about = [
     'The queue micro-benchmark: our queue library against BullMQ and node-resque on one',
     'private Redis, each run in a fresh process, rounds interleaved. No-op jobs/s through',
     'one worker process, idle pickup latency, and SIGKILL -> the job running again.',
-    '',
-    ...knobsHelp(knobs, 28, 31),
-    '',
-    KNOB_RULES,
-    'Examples:',
-    '  npm run bench:queue -- --quick',
-    '  npm run bench:queue -- --scenarios throughput --concurrency 1 --rounds 5',
-    '  BENCH_QUEUE_LIBRARIES=ours,bullmq npm run bench:queue -- --scenarios pickup',
-    '',
-  ].join('\n');
+  ];
+  return helpPage('npm run bench:queue -- [options]', about, knobsHelp(knobs, 28, 31), [
+    'npm run bench:queue -- --quick',
+    'npm run bench:queue -- --scenarios throughput --concurrency 1 --rounds 5',
+    'BENCH_QUEUE_LIBRARIES=ours,bullmq npm run bench:queue -- --scenarios pickup',
+  ]);
 }

@@ -22,6 +22,13 @@ const ms1 = (n: number) => (n < 10 ? n.toFixed(1) : int(n));
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
 
+/** One summary per row, in the order the rows first ran: its id and label, and what `f` makes of its runs (every round). */
+const perRow = <R extends { row: string; label: string }, S>(runs: R[], f: (mine: R[]) => S) =>
+  uniq(runs.map((r) => r.row)).map((row) => {
+    const mine = runs.filter((r) => r.row === row);
+    return { row, label: mine[0]!.label, ...f(mine) };
+  });
+
 export interface ThroughputSummary {
   row: string;
   label: string;
@@ -69,18 +76,13 @@ export interface PickupSummary {
 }
 
 export function summarizePickup(result: QueueBenchResult): PickupSummary[] {
-  return uniq(result.runs.pickup.map((r) => r.row)).map((row) => {
-    const mine = result.runs.pickup.filter((r) => r.row === row);
-    return {
-      row,
-      label: mine[0]!.label,
-      rounds: mine.length,
-      jobs: mine.reduce((s, r) => s + r.jobs, 0),
-      p50: spread(mine.map((r) => r.p50)),
-      p99: spread(mine.map((r) => r.p99)),
-      max: spread(mine.map((r) => r.max)),
-    };
-  });
+  return perRow(result.runs.pickup, (mine) => ({
+    rounds: mine.length,
+    jobs: mine.reduce((s, r) => s + r.jobs, 0),
+    p50: spread(mine.map((r) => r.p50)),
+    p99: spread(mine.map((r) => r.p99)),
+    max: spread(mine.map((r) => r.max)),
+  }));
 }
 
 export interface RecoverySummary {
@@ -94,17 +96,12 @@ export interface RecoverySummary {
 }
 
 export function summarizeRecovery(result: QueueBenchResult): RecoverySummary[] {
-  return uniq(result.runs.recovery.map((r) => r.row)).map((row) => {
-    const mine = result.runs.recovery.filter((r) => r.row === row);
-    return {
-      row,
-      label: mine[0]!.label,
-      capS: mine[0]!.capS,
-      recoveredMs: mine.map((r) => r.recoveredMs),
-      rescuerReadyMs: mine.map((r) => r.rescuerReadyMs),
-      errors: mine.flatMap((r) => (r.error ? [r.error.split('\n')[0]!] : [])),
-    };
-  });
+  return perRow(result.runs.recovery, (mine) => ({
+    capS: mine[0]!.capS,
+    recoveredMs: mine.map((r) => r.recoveredMs),
+    rescuerReadyMs: mine.map((r) => r.rescuerReadyMs),
+    errors: mine.flatMap((r) => (r.error ? [r.error.split('\n')[0]!] : [])),
+  }));
 }
 
 const recoveredText = (s: RecoverySummary) => {

@@ -20,7 +20,6 @@
 // <out>/queue-<date>.md; `npm run bench` puts the newest into its report.
 //
 //   npm run bench:queue -- --help
-import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -167,10 +166,7 @@ export async function runQueueBench(o: QueueBenchOptions, observer: Observer = {
       await flush();
     }
 
-    if (has('multi-worker')) {
-      if (existsSync(path.join(ROOT, MULTI_WORKER))) multiWorker = await runMultiWorker(o, observer);
-      else notes.push('bench/queue/multi-worker.ts does not exist yet: its scenario was skipped.');
-    }
+    if (has('multi-worker')) multiWorker = await runMultiWorker(o, observer);
   } finally {
     killAllNow();
     probe.disconnect();

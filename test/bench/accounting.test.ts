@@ -54,8 +54,8 @@ describe('accepted against delivered', () => {
   });
 });
 
-describe('numbers', () => {
-  it('percentiles by nearest rank, medians with their range', () => {
+describe('figures over rounds', () => {
+  it('a percentile is the nearest rank; a median is shown with its range when the rounds differ', () => {
     expect(percentile([1, 2, 3, 4], 50)).toBe(2);
     expect(percentile([1, 2, 3, 4], 99)).toBe(4);
     expect(percentile([], 50)).toBeUndefined();
@@ -68,7 +68,7 @@ describe('numbers', () => {
   });
 });
 
-describe('options', () => {
+describe('the command line of npm run bench', () => {
   it('a flag beats its environment variable, which beats the --quick default, which beats the default', () => {
     expect(parseOptions([], {}).duration).toBe(10);
     expect(parseOptions(['--quick'], {}).duration).toBe(2);
@@ -77,7 +77,7 @@ describe('options', () => {
     expect(parseOptions([], { BENCH_QUICK: 'true' }).rounds).toBe(2);
   });
 
-  it('crash on/off and the list of passes', () => {
+  it('runs load, sweep and crash by default, in that order whatever the order typed; --no-crash leaves the crash pass out', () => {
     expect(parseOptions([], {}).passes).toEqual(['load', 'sweep', 'crash']);
     expect(parseOptions(['--no-crash'], {}).passes).toEqual(['load', 'sweep']);
     expect(parseOptions(['--passes', 'crash,load'], {}).passes).toEqual(['load', 'crash']);

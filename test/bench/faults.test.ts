@@ -24,8 +24,13 @@ import { FAULT_CONNECTIONS, type BenchResult, type FaultRun } from '../../bench/
 // dead worker's 5 s heartbeat on a busy machine.
 const SMALL = ['--fault-rate', '30', '--fault-duration', '5', '--fault-latency', '5', '--fault-kills', '2', '--fault-every', '1.5', '--fault-outage', '2', '--fault-drain-timeout', '60'];
 
-async function faultsRun(strategies: string, faults: string): Promise<BenchResult> {
-  return runBench(parseOptions(['--strategies', strategies, '--faults', faults, ...SMALL, '--no-write', '--progress', 'off'], {}));
+/** One faults run for the describe block that calls this, shared by its tests: read it with the returned function. */
+function faultsRun(strategies: string, faults: string, timeoutMs = 120_000): () => BenchResult {
+  let result: BenchResult | undefined;
+  beforeAll(async () => {
+    result = await runBench(parseOptions(['--strategies', strategies, '--faults', faults, ...SMALL, '--no-write', '--progress', 'off'], {}));
+  }, timeoutMs);
+  return () => result!;
 }
 
 const runOf = (result: BenchResult, target: string, fault: string): FaultRun => {
@@ -38,7 +43,7 @@ const describeRun = (r: FaultRun) => JSON.stringify({ delivery: r.delivery, drai
 
 afterAll(() => killAllNow());
 
-describe('the faults runner: options', () => {
+describe('choosing faults', () => {
   it('--faults alone runs every fault and only the faults pass; a list picks; an unknown fault is refused', () => {
     const all = parseOptions(['--faults'], {});
     expect(all.faults).toEqual([...FAULT_NAMES]);
@@ -53,10 +58,7 @@ describe('the faults runner: options', () => {
 });
 
 describe('strategies 4 and 5 lose nothing', () => {
-  let result: BenchResult;
-  beforeAll(async () => {
-    result = await faultsRun('4,5', 'kill-repeatedly,sink-down,redis-restart,sigterm');
-  }, 180_000);
+  const result = faultsRun('4,5', 'kill-repeatedly,sink-down,redis-restart,sigterm', 180_000);
 
   it.each([
     ['4-redis-queue', 'kill-repeatedly'],
@@ -68,7 +70,7 @@ describe('strategies 4 and 5 lose nothing', () => {
     ['4-redis-queue', 'sigterm'],
     ['5-multi-worker', 'sigterm'],
   ])('%s under %s: every accepted email delivered, none lost', (target, fault) => {
-    const r = runOf(result, target, fault);
+    const r = runOf(result(), target, fault);
     expect(r.events.filter((e) => e.error), describeRun(r)).toEqual([]);
     expect(r.events.length, describeRun(r)).toBeGreaterThanOrEqual(fault === 'redis-restart' ? 1 : 2);
     // The queue lives in the harness's Redis: what was accepted before a SIGTERM is sent after the restart.
@@ -83,17 +85,17 @@ describe('strategies 4 and 5 lose nothing', () => {
 
   it('kills really replaced the worker, twice; the outage, the restart and the SIGTERM happened mid-load', () => {
     for (const target of ['4-redis-queue', '5-multi-worker']) {
-      const kills = runOf(result, target, 'kill-repeatedly').events.filter((e) => /^SIGKILL worker/.test(e.what));
+      const kills = runOf(result(), target, 'kill-repeatedly').events.filter((e) => /^SIGKILL worker/.test(e.what));
       expect(kills).toHaveLength(2);
       for (const k of kills) expect(k.ms).toBeGreaterThan(0);
-      const down = runOf(result, target, 'sink-down').events;
+      const down = runOf(result(), target, 'sink-down').events;
       expect(down.map((e) => e.what)).toEqual(['sink down', 'sink up again after']);
       expect(down[1]!.ms).toBeGreaterThanOrEqual(1900);
-      const restart = runOf(result, target, 'redis-restart').events[0]!;
+      const restart = runOf(result(), target, 'redis-restart').events[0]!;
       expect(restart.atMs).toBeGreaterThan(1000);
       expect(restart.atMs).toBeLessThan(5000);
       // A graceful stop under load: exit 0, promptly, though the load generator keeps its connections busy.
-      const [term] = runOf(result, target, 'sigterm').events;
+      const [term] = runOf(result(), target, 'sigterm').events;
       expect(term!.what).toMatch(/^SIGTERM supervisor pid \d+ \(\d+ pending\): exit 0, after$/);
       expect(term!.ms).toBeLessThan(4000);
     }
@@ -101,13 +103,10 @@ describe('strategies 4 and 5 lose nothing', () => {
 });
 
 describe('sink-5xx-some: addresses the sink refuses for good', () => {
-  let result: BenchResult;
-  beforeAll(async () => {
-    result = await faultsRun('1,3,4,5', 'sink-5xx-some');
-  }, 120_000);
+  const result = faultsRun('1,3,4,5', 'sink-5xx-some');
 
   it('1 answers them with an error, never 2xx, and every 2xx it gave was delivered', () => {
-    const r = runOf(result, '1-foreground', 'sink-5xx-some');
+    const r = runOf(result(), '1-foreground', 'sink-5xx-some');
     expect(r.refused!.sent, describeRun(r)).toBeGreaterThan(5);
     expect(r.refused!.accepted, describeRun(r)).toBe(0);
     expect(r.refused!.delivered).toBe(0);
@@ -119,7 +118,7 @@ describe('sink-5xx-some: addresses the sink refuses for good', () => {
   });
 
   it.each(['3-cluster-ipc', '4-redis-queue', '5-multi-worker'])('%s reports every one of them failed: none delivered, none silently lost', (target) => {
-    const r = runOf(result, target, 'sink-5xx-some');
+    const r = runOf(result(), target, 'sink-5xx-some');
     const refused = r.refused!;
     expect(refused.accepted, describeRun(r)).toBeGreaterThan(5);
     expect(refused.failed, describeRun(r)).toBe(refused.accepted);
@@ -137,13 +136,10 @@ describe('sink-5xx-some: addresses the sink refuses for good', () => {
 });
 
 describe('kill-repeatedly: what 1, 2 and 3 lose', () => {
-  let result: BenchResult;
-  beforeAll(async () => {
-    result = await faultsRun('1,2,3', 'kill-repeatedly');
-  }, 120_000);
+  const result = faultsRun('1,2,3', 'kill-repeatedly');
 
   it('1 never has a 2xx id missing at the sink', () => {
-    const r = runOf(result, '1-foreground', 'kill-repeatedly');
+    const r = runOf(result(), '1-foreground', 'kill-repeatedly');
     expect(r.events.filter((e) => /^SIGKILL server/.test(e.what) && !e.error), describeRun(r)).toHaveLength(2);
     expect(r.delivery.accepted).toBeGreaterThan(30);
     expect(r.delivery.delivered, describeRun(r)).toBe(r.delivery.accepted);
@@ -155,7 +151,7 @@ describe('kill-repeatedly: what 1, 2 and 3 lose', () => {
     ['2-fire-and-forget', 'server'],
     ['3-cluster-ipc', 'worker'],
   ])('%s: the loss is counted and adds up (lost = accepted - delivered - failed)', (target, killed) => {
-    const r = runOf(result, target, 'kill-repeatedly');
+    const r = runOf(result(), target, 'kill-repeatedly');
     expect(r.events.filter((e) => e.what.startsWith(`SIGKILL ${killed}`) && !e.error), describeRun(r)).toHaveLength(2);
     expect(r.drain.drained, describeRun(r)).toBe(true);
     expect(r.delivery.accepted).toBeGreaterThan(30);
@@ -167,15 +163,15 @@ describe('kill-repeatedly: what 1, 2 and 3 lose', () => {
     expect(['kept', 'documented loss']).toContain(judge(r).verdict);
   });
 
-  it('the report and the README block show the matrix', () => {
-    const report = markdownReport(result, []);
+  it("the report and docs/benchmark.md's faults block show the matrix", () => {
+    const report = markdownReport(result(), []);
     expect(report).toContain('## Faults');
     expect(report).toMatch(/\| 2-fire-and-forget \| kill-repeatedly \|/);
     expect(report).not.toContain('## The lessons, checked');
     const readme = `# x\n\n${FAULTS_START}\nold\n${FAULTS_END}\n`;
-    const next = replaceBlock(readme, faultsBlock(result, path.join('/tmp', 'x')), FAULTS_START, FAULTS_END);
+    const next = replaceBlock(readme, faultsBlock(result(), path.join('/tmp', 'x')), FAULTS_START, FAULTS_END);
     expect(next).toMatch(/\| strategy \| kill-repeatedly \|/);
-    const two = runOf(result, '2-fire-and-forget', 'kill-repeatedly').delivery;
+    const two = runOf(result(), '2-fire-and-forget', 'kill-repeatedly').delivery;
     expect(next).toContain(`| 2-fire-and-forget | ${two.accepted} / ${two.delivered} / ${two.lost} / ${two.duplicates}`);
     expect(next).not.toContain('old');
   });

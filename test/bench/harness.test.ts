@@ -19,7 +19,7 @@ import { parseOptions } from '../../bench/options.ts';
 import { runBench } from '../../bench/orchestrator.ts';
 import { spawnEvents, type Proc } from '../../bench/processes.ts';
 import { charts, readmeTable } from '../../bench/report.ts';
-import { replaceBlock, resultsBlock, START, END } from '../../bench/doc.ts';
+import { END, replaceBlock, resultsBlock, START, SUMMARY_END, SUMMARY_START, summaryBlock } from '../../bench/doc.ts';
 import type { BenchResult } from '../../bench/types.ts';
 import { writeResults } from '../../bench/write.ts';
 import { ROOT } from '../helpers/spawn.ts';
@@ -100,7 +100,7 @@ describe('accounting: the sink drops request numbers 3 and 10 and duplicates 5',
     expect(await survivorsIn(run.groups)).toEqual([]);
   });
 
-  it('writes a results file with the machine line, a report and charts, and bench:doc can quote it', async () => {
+  it('writes a results file with the machine line, a report and charts, and bench:doc can quote it in docs/benchmark.md and README.md', async () => {
     const out = await mkdtemp(path.join(tmpdir(), 'bench-results-'));
     try {
       const written = await writeResults(run.result, out, '2026-01-01T00-00-00Z');
@@ -120,6 +120,17 @@ describe('accounting: the sink drops request numbers 3 and 10 and duplicates 5',
       expect(next).toContain(table);
       expect(next).not.toContain('old');
       expect(next.endsWith(`${END}\n\nafter\n`)).toBe(true);
+      // The README's summary: the same table, one chart at most (throughput), and where the rest is.
+      const folder = path.join(out, '2026-01-01T00-00-00Z');
+      const allCharts = ['latency-vs-sink.svg', 'throughput.svg', 'crash.svg'];
+      const summary = summaryBlock(saved, folder, allCharts);
+      expect(summary).toContain(table);
+      expect(summary.match(/!\[/g)).toEqual(['![']);
+      expect(summary).toMatch(/!\[throughput\]\(\S+\/throughput\.svg\)/);
+      expect(summary).toContain('[docs/benchmark.md](docs/benchmark.md)');
+      expect(resultsBlock(saved, folder, allCharts).match(/!\[/g)).toHaveLength(3);
+      expect(replaceBlock(`${SUMMARY_START}\n${SUMMARY_END}`, summary, SUMMARY_START, SUMMARY_END, 'README.md')).toContain(table);
+      expect(() => replaceBlock('# no markers\n', summary, SUMMARY_START, SUMMARY_END, 'README.md')).toThrow(`README.md needs the markers ${SUMMARY_START} and ${SUMMARY_END}`);
     } finally {
       await rm(out, { recursive: true, force: true });
     }
@@ -189,6 +200,13 @@ describe('the command line', () => {
       expect(out).toContain(`--${k.flag}`);
       expect(out).toContain(k.env);
     }
+  });
+
+  it('bench:doc --check finds docs/benchmark.md and the README summary up to date with the newest results', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/doc.ts'), '--check'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    expect(await exitOf(child), err).toBe(0);
   });
 
   it('refuses an unknown flag with exit code 2', async () => {

@@ -13,7 +13,7 @@ import { ROOT } from '../helpers/spawn.ts';
 
 const ARGS = ['--rounds', '1', '--jobs', '200', '--job-ms', '20', '--max', '10', '--email-max', '4', '--sink-ms', '20'];
 
-describe('npm run bench:multi-worker, tiny counts', () => {
+describe('npm run bench:multi-worker on tiny counts', () => {
   let out = '';
   afterAll(async () => {
     if (out) await rm(out, { recursive: true, force: true });
