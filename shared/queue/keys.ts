@@ -5,7 +5,7 @@
 // the scheduler's lock. Resque tools ignore keys they do not know.
 //
 // The Lua scripts build the same names from `prefix` (they cannot import this
-// file): keep lua/*.lua in step when a name changes here.
+// file): keep lua/*.lua and lua/includes/*.lua in step when a name changes here.
 import { defaults } from './defaults.ts';
 
 export type Keys = ReturnType<typeof keys>;

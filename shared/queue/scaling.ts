@@ -43,8 +43,9 @@
 //     in the middle of a callback.
 // So the delay this process caused is min(delay, busy time) x (CPU time /
 // busy time), and that is what the rules compare with the limit. On an idle
-// machine it equals the delay; on this repo's shared 2-core box (load 10)
-// about one window in three is 10-40 ms late while the loop was nearly idle.
+// machine it equals the delay; on a 2-core machine other processes keep busy
+// (load average 10), about one window in three is 10-40 ms late while the
+// loop was nearly idle.
 import { defaults } from './defaults.ts';
 
 export interface ScalingLimits {
