@@ -234,3 +234,26 @@ export async function superviseQueueStrategy(
     },
   };
 }
+
+let unwritten = 0;
+let allWritten: (() => void) | undefined;
+
+/** process.send for a child. The callback keeps a failed send (the supervisor is gone) from becoming an 'error' event. */
+export function toSupervisor(message: object): void {
+  if (!process.send || !process.connected) return;
+  unwritten++;
+  process.send(message, undefined, undefined, () => --unwritten === 0 && allWritten?.());
+}
+
+/** Exits once every message already sent is written: a report cut off by the exit would be news the supervisor never gets. */
+export function exitWhenWritten(code: number): void {
+  if (unwritten === 0) process.exit(code);
+  allWritten = () => process.exit(code);
+}
+
+/** For an entry that only runs as a child: without a supervisor on the other end of IPC it says what to run instead. */
+export function assertSupervised(file: string, runInstead: string): void {
+  if (process.send) return;
+  process.stderr.write(`${file} is a child process: run ${runInstead} instead\n`);
+  process.exit(2);
+}

@@ -30,7 +30,6 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
   let workerState: 'down' | 'online' | 'draining' = 'down';
   let refusing = false; // say "buffer full" once per outage
   let nextJob = 0;
-  let url = '';
 
   const ctx = { config, logger };
   const env = { SMTP_URL: smtpUrl.href };
@@ -39,8 +38,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
     entry: path.join(import.meta.dirname, 'server.ts'),
     env,
     onMessage(m) {
-      if (m.type === 'ready') url = m.url;
-      else if (m.type === 'email') server.send({ type: 'taken', ref: m.ref, accepted: take(m.email) } satisfies ToServer);
+      if (m.type === 'email') server.send({ type: 'taken', ref: m.ref, accepted: take(m.email) } satisfies ToServer);
       else if (m.type === 'stats') server.send({ type: 'stats', ref: m.ref, stats: stats() } satisfies ToServer);
     },
     onExit: (code, signal, log) => (code === 0 ? log.info({ code }, 'server exited') : log.warn({ code, signal }, 'server died: what it relayed is safe')),
@@ -153,7 +151,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
   }
 
   await Promise.all([server.online, worker.online]);
-  return { url, pids, close } satisfies Running;
+  return { url: server.url!, pids, close } satisfies Running;
 }
 
 if (isMain(import.meta.url)) {

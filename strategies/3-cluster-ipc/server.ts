@@ -12,8 +12,8 @@ import type { Email } from '../../shared/email.ts';
 import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
 import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
 import { onShutdown } from '../../shared/shutdown.ts';
-import { superviseMe } from '../../shared/supervisor.ts';
-import { assertChildOfPrimary, STRATEGY, toPrimary, type ToServer } from './protocol.ts';
+import { assertSupervised, superviseMe, toSupervisor } from '../../shared/supervisor.ts';
+import { STRATEGY, type FromServer, type ToServer } from './protocol.ts';
 
 export async function start(): Promise<void> {
   const config = configOrExit();
@@ -26,7 +26,7 @@ export async function start(): Promise<void> {
     return new Promise<ToServer>((resolve) => {
       const ref = ++nextRef;
       waiting.set(ref, resolve);
-      toPrimary({ ...message, ref });
+      toSupervisor({ ...message, ref } satisfies FromServer);
     });
   }
 
@@ -55,6 +55,6 @@ export async function start(): Promise<void> {
 }
 
 if (isMain(import.meta.url)) {
-  assertChildOfPrimary('strategies/3-cluster-ipc/server.ts');
+  assertSupervised('strategies/3-cluster-ipc/server.ts', 'strategies/3-cluster-ipc/main.ts (npm run strategy:3)');
   await start();
 }

@@ -10,7 +10,8 @@
 import type { Email } from '../../shared/email.ts';
 import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
 import { isPermanentFailure, mailerFromConfig } from '../../shared/mailer.ts';
-import { assertChildOfPrimary, exitWhenWritten, STRATEGY, toPrimary, type ToWorker } from './protocol.ts';
+import { assertSupervised, exitWhenWritten, toSupervisor } from '../../shared/supervisor.ts';
+import { STRATEGY, type FromWorker, type ToWorker } from './protocol.ts';
 
 /** `job`: the primary's number for this hand-over (tracking ids may repeat). */
 type Job = { job: number; email: Email; attempts: number };
@@ -21,15 +22,14 @@ const MAX_RETRY_DELAY_MS = 60 * 60 * 1000;
 export async function start(): Promise<void> {
   const config = configOrExit();
   const logger = processLogger(config, STRATEGY, 'worker');
-  if (!config.SMTP_URL) throw new Error('SMTP_URL is set by the primary');
   const concurrency = config.WORKER_CONCURRENCY;
-  const mailer = mailerFromConfig(config, config.SMTP_URL, { pool: concurrency });
+  const mailer = mailerFromConfig(config, config.SMTP_URL!, { pool: concurrency }); // the primary sets SMTP_URL
   const queue: Job[] = [];
   const retrying = new Set<NodeJS.Timeout>();
   let inFlight = 0;
-  // Set by the primary's "drain": from then on nothing new is handed to us.
-  let draining = false;
+  let draining = false; // set by the primary's "drain": nothing new comes after it
 
+  const report = (message: FromWorker) => toSupervisor(message);
   // Every outcome carries the load, so the primary's log shows the backlog shrink.
   const load = () => ({ queue: queue.length, inFlight, retrying: retrying.size });
 
@@ -50,13 +50,13 @@ export async function start(): Promise<void> {
     try {
       await mailer.send(job.email);
       inFlight--;
-      toPrimary({ type: 'sent', job: job.job, attempt: job.attempts, ms: Date.now() - started, ...load() });
+      report({ type: 'sent', job: job.job, attempt: job.attempts, ms: Date.now() - started, ...load() });
     } catch (err) {
       inFlight--;
       const error = (err as Error).message;
       const permanent = isPermanentFailure(err);
       if (permanent || job.attempts >= config.MAX_ATTEMPTS) {
-        toPrimary({ type: 'failed', job: job.job, attempt: job.attempts, error, permanent, ...load() });
+        report({ type: 'failed', job: job.job, attempt: job.attempts, error, permanent, ...load() });
       } else {
         const delayMs = Math.min(MAX_RETRY_DELAY_MS, config.RETRY_BASE_MS * 2 ** (job.attempts - 1));
         const timer = setTimeout(() => {
@@ -65,7 +65,7 @@ export async function start(): Promise<void> {
           pump();
         }, delayMs);
         retrying.add(timer);
-        toPrimary({ type: 'retry', job: job.job, attempt: job.attempts, delayMs, error, ...load() });
+        report({ type: 'retry', job: job.job, attempt: job.attempts, delayMs, error, ...load() });
       }
     }
     pump();
@@ -83,12 +83,12 @@ export async function start(): Promise<void> {
   // us emails and answers "drain" (after any still on their way), we finish,
   // exit, and are re-forked. Ctrl-C reaches every process of the terminal:
   // the primary decides then.
-  process.on('SIGTERM', () => toPrimary({ type: 'stop-requested' }));
+  process.on('SIGTERM', () => report({ type: 'stop-requested' }));
   process.on('SIGINT', () => {});
-  toPrimary({ type: 'ready' });
+  report({ type: 'ready' });
 }
 
 if (isMain(import.meta.url)) {
-  assertChildOfPrimary('strategies/3-cluster-ipc/worker.ts');
+  assertSupervised('strategies/3-cluster-ipc/worker.ts', 'strategies/3-cluster-ipc/main.ts (npm run strategy:3)');
   await start();
 }
