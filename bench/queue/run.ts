@@ -10,8 +10,8 @@
 //               it is, its tables quoted
 //
 // Every measured run is a fresh child process (bench/queue/<library>.ts),
-// with its own key prefix; Redis is flushed between runs. This machine's speed
-// drifts by up to 2x within minutes, so throughput and pickup run in rounds,
+// with its own key prefix; Redis is flushed between runs. A shared or virtual
+// machine's speed can drift 2x within minutes, so throughput and pickup run in rounds,
 // every row once per round, the order rotated each round, and the report
 // quotes medians with their range and ratios to BullMQ *of the same round*.
 // Recovery is timers, not CPU: its rows run side by side, which saves minutes.
@@ -23,9 +23,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { cliMain } from '../knobs.ts';
 import { createRedis, startPrivateRedis } from '../../shared/redis.ts';
 import { ROOT } from '../../shared/root.ts';
+import { cliMain } from '../knobs.ts';
 import { describeMachine, endLoadAverage } from '../machine.ts';
 import { killAllNow, killAllOnSignal, signalGroup, spawnEntry } from '../processes.ts';
 import { summarizeProfiles, type ProfileDir } from '../profile.ts';

@@ -5,9 +5,9 @@
 // So `diff bench/queue/bullmq.ts bench/queue/node-resque.ts` shows only what
 // differs between the libraries, and every clock and counter is in this file.
 //
-// A harness runs as a fresh child process per measured run (run.ts starts
-// it): no shared heap, no warm JIT, no connection left over from the last
-// library. It prints what it measured as one JSON line ({"bench":"result"})
+// A harness runs as a fresh child process per measured run (run.ts and
+// multi-worker.ts start it through harness.ts): no shared heap, no warm JIT,
+// no connection left over from the last library. It prints what it measured as one JSON line ({"bench":"result"})
 // on stdout; the recovery roles print events instead ({"bench":"started"}).
 //
 //   throughput  N no-op jobs already in the queue (the library's bulk add);
