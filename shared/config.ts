@@ -1,6 +1,7 @@
 // The only place the environment is read. Every setting has a type, a default
-// and one line of documentation; the README's configuration table is checked
-// against this list by test/shared/config.test.ts, so the two cannot drift.
+// and one line of documentation; `npm run config:doc` writes the table in
+// docs/configuration.md from this list, and test/shared/config.test.ts fails
+// when that table is not current, so the two cannot drift.
 //
 // A bad value fails at start with a message naming the variable: a typo in
 // SINK_LATENCY_MS should stop the workshop demo, not silently mean "0".

@@ -1,6 +1,6 @@
 // Every default of the queue library, in one place, each with the reason for
 // its value. Options passed to Queue, Worker, MultiWorker or Scheduler
-// override these; the README's "Under the hood" section points here.
+// override these; shared/queue/README.md points here.
 
 export const defaults = {
   /** Key prefix. "resque" is what node-resque and Ruby resque use, so their tools see our data. */

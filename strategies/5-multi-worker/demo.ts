@@ -29,6 +29,7 @@ import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
 import { Queue } from '../../shared/queue/index.ts';
 import { createRedis, resolveRedis } from '../../shared/redis.ts';
 import type { StopMessage } from '../../shared/supervisor.ts';
+import { escapeXml, svgDocument } from '../../shared/svg.ts';
 import { DEMO_QUEUE } from './demo-jobs.ts';
 
 export interface DemoOptions {
@@ -177,7 +178,6 @@ export function textChart({ samples, totalMs, options }: DemoResult, width = 64,
   return rows.join('\n');
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Processors (top) and event-loop delay on a log scale (bottom) over time, hand-drawn SVG. */
 export function svgChart(result: DemoResult, caption: string[]): string {
@@ -196,7 +196,7 @@ export function svgChart(result: DemoResult, caption: string[]): string {
   const maxDecade = Math.max(2, Math.ceil(Math.log10(Math.max(1, ...samples.map((s) => s.delayMs)) / 1.5)));
   const yD = (ms: number) => top2 + h2 - ((Math.log10(Math.max(0.1, ms)) + 1) / (maxDecade + 1)) * h2;
   const out: string[] = [];
-  const text = (x: number, y: number, s: string, extra = '') => out.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${extra}>${esc(s)}</text>`);
+  const text = (x: number, y: number, s: string, extra = '') => out.push(`<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${extra}>${escapeXml(s)}</text>`);
 
   // Where a busy-wait blocked the loop (a check that came that late), in both panels: nothing else ran then, checks included.
   for (const s of samples.filter((x) => x.delayMs > o.maxEventLoopDelayMs * 10)) {
@@ -252,16 +252,8 @@ export function svgChart(result: DemoResult, caption: string[]): string {
   caption.forEach((line, i) => text(left, height - 30 + i * 16, line, 'fill="#333"'));
 
   const title = `multiWorker: ${o.sleepJobs} x slowSleepJob (${o.sleepMs} ms timer) + ${o.cpuJobs} x slowCPUJob (${o.cpuMs} ms busy-wait)`;
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
-    `<title>${esc(title)}</title>`,
-    `<desc>${esc(`Task processors and event-loop delay over time; shaded: the loop blocked by a busy-wait. ${caption.join(' ')}`)}</desc>`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="16" y="24" font-size="14" font-weight="600" fill="#222">${esc(title)}</text>`,
-    ...out,
-    '</svg>',
-    '',
-  ].join('\n');
+  const desc = `Task processors and event-loop delay over time; shaded: the loop blocked by a busy-wait. ${caption.join(' ')}`;
+  return svgDocument({ width, height, title, desc, titleSize: 14 }, out);
 }
 
 export function summary(r: DemoResult): string {

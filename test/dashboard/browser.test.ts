@@ -223,7 +223,7 @@ describe('safety', () => {
     expect(dialogs).toEqual([]);
   });
 
-  it('keeps a screenshot of a busy dashboard for the README', async () => {
+  it('keeps a screenshot of a busy dashboard for docs/dashboard.md', async () => {
     // Some throughput for the chart, a queue that waits, a failure with its backtrace open.
     await Promise.all(Array.from({ length: 40 }, (_, i) => enqueueEmail(email(`burst-${i}`))));
     await sink.waitFor((_, s) => [...Array(40).keys()].every((i) => s.deliveries().has(`burst-${i}`)), 30_000, 'the burst');

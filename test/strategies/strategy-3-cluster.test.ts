@@ -68,7 +68,7 @@ describe('strategy 3: cluster IPC', () => {
     const before = ids('kill-w', 20);
     // One email every 500 ms, so the kill lands while the next one is on the
     // wire. Once the kill is decided the sink refuses that email: a real
-    // provider might still deliver it (see the README), making "lost" one too many.
+    // provider might still deliver it (see docs/walkthrough.md, "3. Cluster IPC"), making "lost" one too many.
     let killed = false;
     sink.configure({ latencyMs: 500, decide: ({ id }) => (killed && id?.startsWith('kill-w-') ? 'temp' : undefined) });
     await acceptAll(url, before);
