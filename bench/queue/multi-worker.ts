@@ -32,6 +32,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
+import { EMAIL_QUEUE, SEND_EMAIL } from '../../shared/email.ts';
 import { Queue } from '../../shared/queue/index.ts';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
 import { ROOT } from '../../shared/root.ts';
@@ -139,7 +140,7 @@ async function emailRun(url: string, probe: Redis, o: { emails: number; sinkMs: 
   const queue = new Queue({ redis: probe, namespace: 'bench-email', statusTtlMs: 0 });
   for (let i = 0; i < o.emails; i += 1000) {
     const batch = Array.from({ length: Math.min(1000, o.emails - i) }, (_, k) => [{ id: `bench-${i + k}`, to: `user${i + k}@example.com`, subject: 'hello', text: 'from the multiWorker benchmark' }]);
-    await queue.enqueueMany('emailQueue', 'sendEmail', batch);
+    await queue.enqueueMany(EMAIL_QUEUE, SEND_EMAIL, batch);
   }
   const worker = spawnEntry({
     name: 'strategy 5 worker',
