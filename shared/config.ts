@@ -118,6 +118,14 @@ type Settings = typeof settings;
 export type Config = { [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
 
 /** Reads and validates every setting; throws one ConfigError listing all bad ones. */
+  EVENT_TRANSPORT: setting('stream', oneOf('stream', 'pubsub'), 'Strategy 6: stream appends each event to a Redis stream that consumer groups read and acknowledge; pubsub publishes it on a channel, at most once, to whoever is subscribed right then (the lossy contrast).'),
+  EVENT_STREAM: setting('events:email-requested', text(200), 'Strategy 6: the Redis stream (or, with EVENT_TRANSPORT=pubsub, the channel) the web process announces each email on; its dead letters go to <EVENT_STREAM>:dead.'),
+  STREAM_MAXLEN: setting('100000', integer(1, 1_000_000_000), 'Strategy 6: events the stream keeps (approximate trimming on each append). A group lagging further behind loses the oldest events it has not read; entries it read and has not acknowledged are lost too once trimmed, and counted.'),
+  CONSUMER_GROUP: setting('mailer', text(100), 'Strategy 6, a consumer process (npm run strategy:6:consumer): its consumer group. mailer sends the emails; any other group counts the requested emails per recipient domain, knowing nothing of the mailer.'),
+  CONSUMER_NAME: setting('', text(100), 'Strategy 6, a consumer process: its name in the group; unset: <hostname>:<pid>. A consumer restarted under the same name reads its own pending entries at once.'),
+  GROUP_START: setting('0', text(50), 'Strategy 6, a consumer process: where a group that does not exist yet starts reading: 0 replays every retained event, $ only new ones, or an entry id.'),
+  GROUP_RESET: setting('false', boolean, 'Strategy 6, a consumer process: move its group to GROUP_START on start (XGROUP SETID), to replay from there.'),
+  CLAIM_MIN_IDLE_MS: setting('60000', integer(100, 3_600_000), 'Strategy 6: an entry delivered and not acknowledged for this long is claimed by a live consumer (XAUTOCLAIM): a dead consumer\'s, or a failed send\'s retry. Must exceed SMTP_TIMEOUT_MS, or a send still under way is claimed and sent twice.'),
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -132,3 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return config as Config;
 }
+  // A claim of an entry whose send is still under way would send it twice.
+  if (problems.length === 0 && (config.CLAIM_MIN_IDLE_MS as number) <= (config.SMTP_TIMEOUT_MS as number)) {
+    problems.push(`CLAIM_MIN_IDLE_MS must exceed SMTP_TIMEOUT_MS (${config.SMTP_TIMEOUT_MS} ms), got ${config.CLAIM_MIN_IDLE_MS}`);
+  }

@@ -91,13 +91,16 @@ export interface StrategyContext {
   redisUrl?: string;
 }
 
-export interface RunOptions<R extends Running> {
+/** What runStrategy runs: a strategy (Running), or a process with no URL of its own (a consumer). */
+export type Runnable = Omit<Running, 'url'> & { url?: string };
+
+export interface RunOptions<R extends Runnable> {
   /** This process's role in the log: 'web' for a single-process strategy. */
   role?: string;
   /** Resolve REDIS_URL, or start a private Redis, before start(). */
   redis?: boolean;
   /** False for a process that never sends: no sink is started for it. */
-  smtp?: boolean;
+  smtp?: boolean | ((config: Config) => boolean);
   /** Several children stop one after another, each with its own SHUTDOWN_TIMEOUT_MS: give them that long. */
   stopsInTurn?: number;
   /** A second line after "listening": what to try, what to kill. */
@@ -110,13 +113,13 @@ export interface RunOptions<R extends Running> {
  * installed before start() resolves, so a SIGTERM during start-up still stops
  * what was started, in order.
  */
-export async function runStrategy<R extends Running>(strategy: string, start: (ctx: StrategyContext) => Promise<R>, options: RunOptions<R> = {}): Promise<void> {
+export async function runStrategy<R extends Runnable>(strategy: string, start: (ctx: StrategyContext) => Promise<R>, options: RunOptions<R> = {}): Promise<void> {
   const { role = 'web', redis: wantsRedis = false, smtp: wantsSmtp = true, stopsInTurn = 1, hint } = options;
   const config = configOrExit();
   const logger = processLogger(config, strategy, role);
   const redis = wantsRedis ? await resolveRedis(config, logger) : undefined;
   if (redis && !config.REDIS_URL) logger.warn({ redis: redis.url }, `no REDIS_URL: started a private Redis; other processes join it with REDIS_URL=${redis.url}`);
-  const smtp = wantsSmtp ? await resolveSmtp(config, logger) : undefined;
+  const smtp = (typeof wantsSmtp === 'function' ? wantsSmtp(config) : wantsSmtp) ? await resolveSmtp(config, logger) : undefined;
   const ctx: StrategyContext = {
     strategy,
     config,
@@ -139,9 +142,9 @@ export async function runStrategy<R extends Running>(strategy: string, start: (c
   );
   const running = await starting;
   const supervisor = superviseMe();
-  if (supervisor.supervised) return supervisor.ready({ url: running.url });
+  if (supervisor.supervised) return supervisor.ready(running.url ? { url: running.url } : {});
   const pids = running.pids?.();
-  logger.info({ url: running.url, ...(redis && { redis: redis.url }), ...(pids && { pids }) }, `listening on ${running.url}  try: ${curlExample(running.url)}`);
+  if (running.url) logger.info({ url: running.url, ...(redis && { redis: redis.url }), ...(pids && { pids }) }, `listening on ${running.url}  try: ${curlExample(running.url)}`);
   if (hint) logger.info(hint(running));
 }
 

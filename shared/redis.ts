@@ -158,6 +158,15 @@ export function createRedis(url: string, extra: RedisOptions = {}): Redis {
   return new Redis(url, redisOptions(extra));
 }
 
+/** A client for a web process: it reconnects forever, and logs an outage once, not at every reconnect attempt. */
+export function webRedis(url: string, logger: Logger): Redis {
+  const redis = createRedis(url);
+  let down = false;
+  redis.on('error', (err) => down || ((down = true), logger.warn({ err: err.message }, 'Redis unavailable; requests wait for it')));
+  redis.on('ready', () => down && ((down = false), logger.info('Redis back')));
+  return redis;
+}
+
 export interface RedisTarget {
   url: string;
   /** Stops the private server, if this process started one. */

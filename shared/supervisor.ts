@@ -204,30 +204,40 @@ export function superviseMe(): { supervised: boolean; ready(message?: Omit<Ready
   return { supervised, ready: (message = {}) => process.send?.({ type: 'ready', ...message } satisfies ReadyMessage) };
 }
 
+export interface WorkerChild {
+  entry: string;
+  /** Its role in the log; default 'worker'. */
+  role?: string;
+  /** What its restart line calls it; default its role. */
+  name?: string;
+  env?: Record<string, string>;
+  /** What a crash means for its work, in its restart line. */
+  died: string;
+}
+
 /**
- * Strategies 4 and 5 on one host: a web process and `workers` worker processes
- * that share nothing but Redis. Resolves once every child said ready; close()
- * stops the web first (nothing new is enqueued), then the workers (each
- * finishes what it runs). `workerName` is how the restart line calls a worker.
+ * Strategies 4, 5 and 6 on one host: a web process and worker processes that
+ * share nothing but Redis. Resolves once every child said ready; close() stops
+ * the web first (nothing new comes in), then the workers (each finishes what it
+ * runs), and throws if a child did not exit cleanly.
  */
-export async function superviseQueueStrategy(
+export async function superviseWebAndWorkers(
   { config, logger, smtpUrl, redisUrl }: SupervisorContext & { smtpUrl: URL; redisUrl?: string },
   webEntry: string,
-  workerEntry: string,
-  workers: number,
-  workerName = 'worker',
+  workers: WorkerChild[],
 ) {
-  if (!redisUrl) throw new Error('strategies 4 and 5 need Redis');
+  if (!redisUrl) throw new Error('a web process and its workers need Redis');
   const ctx = { config, logger };
   const env = { REDIS_URL: redisUrl, SMTP_URL: smtpUrl.href };
-  const web = superviseChild(ctx, { role: 'web', entry: webEntry, env, restartLine: (ms) => `web died (queued jobs are safe in Redis); restarting in ${ms} ms` });
-  const restartLine = (ms: number, code: number | null) =>
-    `${workerName} ${code === 0 ? 'exited' : 'died (its jobs are in Redis: they come back when its heartbeat expires)'}; restarting in ${ms} ms`;
-  const children = Array.from({ length: workers }, () => superviseChild(ctx, { role: 'worker', entry: workerEntry, env, restartLine }));
+  const web = superviseChild(ctx, { role: 'web', entry: webEntry, env, restartLine: (ms) => `web died (what it accepted is safe in Redis); restarting in ${ms} ms` });
+  const children = workers.map(({ entry, role = 'worker', name = role, env: own, died }) =>
+    superviseChild(ctx, { role, entry, env: { ...env, ...own }, restartLine: (ms, code) => `${name} ${code === 0 ? 'exited' : `died (${died})`}; restarting in ${ms} ms` }),
+  );
   await Promise.all([web.online, ...children.map((c) => c.online)]);
   return {
     url: web.url!,
     pids: () => ({ supervisor: process.pid, web: web.pid, workers: children.map((c) => c.pid) }),
+    children,
     async close() {
       const codes = [await web.stop(), ...(await Promise.all(children.map((c) => c.stop())))];
       if (codes.some((code) => code !== 0 && code !== null)) throw new Error('a child did not exit cleanly');

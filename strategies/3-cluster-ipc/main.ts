@@ -1,8 +1,7 @@
 // Strategy 3 - cluster IPC: a primary process forks a web server and a worker
-// (shared/supervisor.ts, which forks again whichever dies), relays every email
-// from one to the other over IPC, and counts what the worker finished.
-// node:cluster would add a listening port shared by several servers; with one
-// server there is nothing to share, so plain child_process.fork does.
+// (shared/supervisor.ts, which forks again whichever dies; node:cluster would
+// only add a port shared by several servers), relays every email from one to
+// the other over IPC, and counts what the worker finished.
 //
 // When the response returns: at once (202), as soon as the primary has taken
 //   the email - before the worker has seen it, long before SMTP.
@@ -114,8 +113,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
       case 'failed':
         handedOver.delete(m.job);
         counts.failed++;
-        recentFailures.push({ id: entry?.id ?? '?', attempts: m.attempt, error: m.error });
-        if (recentFailures.length > 10) recentFailures.shift();
+        if (recentFailures.push({ id: entry?.id ?? '?', attempts: m.attempt, error: m.error }) > 10) recentFailures.shift();
         log.error({ id: entry?.id, attempts: m.attempt, permanent: m.permanent, error: m.error }, 'failed: giving up on this email');
         return;
       case 'stop-requested':

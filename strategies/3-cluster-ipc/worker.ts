@@ -4,9 +4,8 @@
 //
 // When the response returns: long before this process sees the email.
 // What a crash loses: everything in its memory - queued, being sent, waiting
-//   for a retry. The primary knows how many and says so ("worker died: N
-//   emails lost"); it does not replay them (see the walkthrough for why not).
-// Walkthrough: docs/walkthrough.md, "3. Cluster IPC".
+//   for a retry; the primary says how many ("worker died: N emails lost").
+// Walkthrough: docs/walkthrough.md, "3. Cluster IPC" (and why nothing replays them).
 import type { Email } from '../../shared/email.ts';
 import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
 import { isPermanentFailure, mailerFromConfig } from '../../shared/mailer.ts';
@@ -71,14 +70,17 @@ export async function start(): Promise<void> {
     pump();
   }
 
+  function drain(): void {
+    if (!draining) logger.info(load(), 'draining: finishing what is in memory');
+    draining = true;
+    pump();
+  }
   process.on('message', (message: ToWorker) => {
-    if (message.type === 'email') queue.push({ job: message.job, email: message.email, attempts: 0 });
-    else if (!draining) {
-      draining = true;
-      logger.info(load(), 'draining: finishing what is in memory');
-    }
+    if (message.type === 'drain') return drain();
+    queue.push({ job: message.job, email: message.email, attempts: 0 });
     pump();
   });
+  process.once('disconnect', drain); // the primary is gone: nothing more will come
   // SIGTERM to this pid alone is a graceful restart: the primary stops handing
   // us emails and answers "drain" (after any still on their way), we finish,
   // exit, and are re-forked. Ctrl-C reaches every process of the terminal:

@@ -15,11 +15,14 @@
 // Walkthrough: docs/walkthrough.md, "4. Redis queue".
 import path from 'node:path';
 import { isMain, runStrategy, type StrategyContext } from '../../shared/main.ts';
-import { superviseQueueStrategy } from '../../shared/supervisor.ts';
+import { superviseWebAndWorkers } from '../../shared/supervisor.ts';
+
+// What the supervisor says when a worker dies.
+const JOBS_COME_BACK = 'its jobs are in Redis: they come back when its heartbeat expires';
 
 export function start(ctx: StrategyContext) {
-  const entry = (file: string) => path.join(import.meta.dirname, file);
-  return superviseQueueStrategy(ctx, entry('web.ts'), entry('worker.ts'), ctx.config.WORKERS);
+  const worker = { entry: path.join(import.meta.dirname, 'worker.ts'), died: JOBS_COME_BACK };
+  return superviseWebAndWorkers(ctx, path.join(import.meta.dirname, 'web.ts'), Array.from({ length: ctx.config.WORKERS }, () => worker));
 }
 
 if (isMain(import.meta.url)) {

@@ -16,7 +16,7 @@ import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
 import { dashboardRoutes } from '../../shared/dashboard/server.ts';
 import { Queue, type JobState } from '../../shared/queue/index.ts';
-import { createRedis } from '../../shared/redis.ts';
+import { webRedis } from '../../shared/redis.ts';
 
 // The queue knows jobs; this API speaks of emails.
 const emailStatus: Record<JobState, string> = { queued: 'queued', delayed: 'delayed', working: 'working', succeeded: 'sent', failed: 'failed' };
@@ -24,10 +24,7 @@ const emailStatus: Record<JobState, string> = { queued: 'queued', delayed: 'dela
 /** Strategy 5 runs this same web process under its own name (strategies/5-multi-worker/web.ts). */
 export async function startWeb({ strategy = '4-redis-queue', config, logger, redisUrl }: StrategyContext): Promise<Running> {
   if (!redisUrl) throw new Error('the web process needs Redis');
-  const redis = createRedis(redisUrl);
-  let down = false; // log a Redis outage once, not at every reconnect attempt
-  redis.on('error', (err) => down || ((down = true), logger.warn({ err: err.message }, 'Redis unavailable; requests wait for it')));
-  redis.on('ready', () => down && ((down = false), logger.info('Redis back')));
+  const redis = webRedis(redisUrl, logger);
   const queue = new Queue({ redis, namespace: config.QUEUE_NAMESPACE });
   let url = '';
 

@@ -11,4 +11,5 @@ export const strategies: StrategyEntry[] = [
   { name: '3-cluster-ipc', entry: 'strategies/3-cluster-ipc/main.ts' },
   { name: '4-redis-queue', entry: 'strategies/4-redis-queue/main.ts' },
   { name: '5-multi-worker', entry: 'strategies/5-multi-worker/main.ts' },
+  { name: '6-event-bus', entry: 'strategies/6-event-bus/main.ts' },
 ];

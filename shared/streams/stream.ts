@@ -1,0 +1,128 @@
+// An event stream on Redis Streams, the producer's and the operator's side:
+// append an event (XADD, trimmed to a retention), create or move a consumer
+// group, and read what every group has done. The stream knows nothing of who
+// reads it: each consumer group gets every event, a group created later can
+// start from the first retained one, and lag is something to watch.
+//
+// Keys, all beside the stream itself:
+//   <stream>                          the events (XADD; trimmed with MAXLEN ~)
+//   <stream>:dead                     dead letters: entries a group gave up on, with the error
+//   <stream>:stat:<group>:<counter>   processed, dead and trimmed, per group
+import type { Redis } from 'ioredis';
+
+export const keys = (stream: string) => ({
+  stream,
+  dead: `${stream}:dead`,
+  stat: (group: string, counter: 'processed' | 'dead' | 'trimmed') => `${stream}:stat:${group}:${counter}`,
+});
+
+/** Dead letters are kept for people to read, not forever. */
+const DEAD_LETTERS_KEPT = 10_000;
+
+export interface GroupInfo {
+  name: string;
+  consumers: { name: string; pending: number; idleMs: number }[];
+  /** Delivered to a consumer, not yet acknowledged. */
+  pending: number;
+  /** Appended and not yet delivered to this group. */
+  lag: number;
+  lastDeliveredId: string;
+  processed: number;
+  dead: number;
+  /** Entries this group had read but not acknowledged when trimming removed them: lost to it. */
+  trimmed: number;
+}
+
+export interface StreamInfo {
+  stream: string;
+  length: number;
+  firstId: string | null;
+  lastId: string | null;
+  maxlen: number;
+  groups: GroupInfo[];
+  deadLetters: number;
+}
+
+/** XINFO's flat [name, value, name, value, ...] replies as an object. */
+function record(flat: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
+  return out;
+}
+
+export class EventStream {
+  readonly keys: ReturnType<typeof keys>;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly name: string,
+    /** Events kept; each append trims the oldest beyond this (approximately, which is far cheaper). */
+    readonly maxlen: number,
+  ) {
+    this.keys = keys(name);
+  }
+
+  /** Appends one event; resolves with its entry id once Redis has it. */
+  async append(fields: Record<string, string>): Promise<string> {
+    const id = await this.redis.xadd(this.name, 'MAXLEN', '~', this.maxlen, '*', ...Object.entries(fields).flat());
+    return id!;
+  }
+
+  /**
+   * Creates `group` reading from `start` (0: every retained event; $: only new
+   * ones) unless it exists; `reset` moves an existing group there instead, to
+   * replay. Resolves true when the group was created.
+   */
+  async ensureGroup(group: string, start: string, reset = false): Promise<boolean> {
+    try {
+      await this.redis.xgroup('CREATE', this.name, group, start, 'MKSTREAM');
+      return true;
+    } catch (err) {
+      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+      if (reset) await this.redis.xgroup('SETID', this.name, group, start);
+      return false;
+    }
+  }
+
+  /** Moves a dead letter's record into <stream>:dead, acknowledges the entry and counts it: one transaction. */
+  async deadLetter(group: string, entry: { id: string; fields: Record<string, string> | null }, consumer: string, deliveries: number, error: string): Promise<void> {
+    await this.redis
+      .multi()
+      .xadd(this.keys.dead, 'MAXLEN', '~', DEAD_LETTERS_KEPT, '*', 'entry', entry.id, 'group', group, 'consumer', consumer, 'deliveries', String(deliveries), 'error', error, 'fields', JSON.stringify(entry.fields ?? {}))
+      .xack(this.name, group, entry.id)
+      .incr(this.keys.stat(group, 'dead'))
+      .exec();
+  }
+
+  /** Length, ends, and each group with its consumers, lag, pending and counters. */
+  async info(): Promise<StreamInfo> {
+    const length = await this.redis.xlen(this.name);
+    const deadLetters = await this.redis.xlen(this.keys.dead);
+    if (length === 0 && !(await this.redis.exists(this.name))) {
+      return { stream: this.name, length: 0, firstId: null, lastId: null, maxlen: this.maxlen, groups: [], deadLetters };
+    }
+    const [first] = await this.redis.xrange(this.name, '-', '+', 'COUNT', 1);
+    const [last] = await this.redis.xrevrange(this.name, '+', '-', 'COUNT', 1);
+    const groups = await Promise.all(((await this.redis.xinfo('GROUPS', this.name)) as unknown[][]).map((flat) => this.groupInfo(record(flat))));
+    return { stream: this.name, length, firstId: first?.[0] ?? null, lastId: last?.[0] ?? null, maxlen: this.maxlen, groups, deadLetters };
+  }
+
+  private async groupInfo(g: Record<string, unknown>): Promise<GroupInfo> {
+    const name = String(g.name);
+    const consumers = ((await this.redis.xinfo('CONSUMERS', this.name, name)) as unknown[][]).map(record);
+    const [processed, dead, trimmed] = await this.redis.mget(this.keys.stat(name, 'processed'), this.keys.stat(name, 'dead'), this.keys.stat(name, 'trimmed'));
+    const lastDeliveredId = String(g['last-delivered-id']);
+    // Redis cannot always tell the lag (after XDEL, or a group moved by hand): then count what lies past the group's position.
+    const lag = typeof g.lag === 'number' ? g.lag : (await this.redis.xrange(this.name, `(${lastDeliveredId}`, '+')).length;
+    return {
+      name,
+      consumers: consumers.map((c) => ({ name: String(c.name), pending: Number(c.pending), idleMs: Number(c.idle) })),
+      pending: Number(g.pending),
+      lag,
+      lastDeliveredId,
+      processed: Number(processed ?? 0),
+      dead: Number(dead ?? 0),
+      trimmed: Number(trimmed ?? 0),
+    };
+  }
+}
