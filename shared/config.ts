@@ -75,6 +75,18 @@ function text(maxLength: number) {
   };
 }
 
+// A mail header's name (RFC 5322 allows more; letters, digits and hyphens are
+// what every provider documents), or empty for none. Not one the mailer writes
+// itself: the key would replace the sender, the subject or the tracking id.
+function headerName(raw: string, name: string): string {
+  const v = raw.trim();
+  if (v === '') return v;
+  if (!/^[A-Za-z0-9-]{1,100}$/.test(v) || ['from', 'to', 'subject', 'x-request-id', 'date', 'message-id'].includes(v.toLowerCase())) {
+    throw new ConfigError(`${name} must be a header name of letters, digits and hyphens (not one the mailer writes), or empty for none; got "${raw}"`);
+  }
+  return v;
+}
+
 function setting<T>(fallback: string, parse: (raw: string, name: string) => T, doc: string): Setting<T> {
   return { fallback, parse, doc };
 }
@@ -94,6 +106,9 @@ export const settings = {
   SINK_LATENCY_MS: setting('0', integer(0, 600_000), 'How long the sink (npm run sink, or a strategy\'s own when SMTP_URL is unset) takes to accept each message: a slow provider (the talk saw about 2000 ms to Gmail).'),
   SINK_TEMP_FAIL_RATE: setting('0', rate, 'Fraction of messages the sink refuses with 451 (temporary: retry later).'),
   SINK_PERM_FAIL_RATE: setting('0', rate, 'Fraction of messages the sink refuses with 550 (permanent: do not retry).'),
+  IDEMPOTENCY_HEADER: setting('Resend-Idempotency-Key', headerName, 'Every strategy, and the sink: the mail header that carries each email\'s idempotency key (its tracking id and a digest of what it says), the same on every retry and recovery, so a provider that honours keys delivers it once. The default is Resend\'s over SMTP; empty sends none.'),
+  SINK_IDEMPOTENCY: setting('off', boolean, 'The sink (npm run sink, or a strategy\'s own when SMTP_URL is unset): on answers 250 to a message whose IDEMPOTENCY_HEADER key it accepted within SINK_IDEMPOTENCY_WINDOW_MS and does not deliver it again (counted as suppressed); off delivers every message, so a crash\'s duplicates show.'),
+  SINK_IDEMPOTENCY_WINDOW_MS: setting('86400000', integer(1, 30 * 86_400_000), 'The sink, with SINK_IDEMPOTENCY=on: how long it remembers a key it accepted (Resend: 24 hours).'),
   REDIS_URL: setting('', url(['redis:']), 'Strategies 4 and 5, and npm run dashboard (which needs it): the Redis of the queue, as redis://host:port. Unset: strategies 4 and 5 start a private redis-server from PATH on a free port, append-only, removed on exit.'),
   WORKER_CONCURRENCY: setting('1', integer(1, 1000), 'Strategies 3 and 4: emails one worker sends at the same time (the talk, and a resque worker, send one at a time). Strategy 5 picks its own number, between MIN_TASK_PROCESSORS and MAX_TASK_PROCESSORS.'),
   MAX_ATTEMPTS: setting('5', integer(1, 100), 'Strategies 3, 4 and 5: attempts per email before it is given up as failed (1 = never retry). A 5xx reply fails it at once.'),
@@ -103,6 +118,14 @@ export const settings = {
   RESTART_BACKOFF_MAX_MS: setting('30000', integer(0, 3_600_000), 'Strategies 3, 4 and 5: the longest wait between re-forks of a crash-looping child.'),
   WORKERS: setting('1', integer(0, 64), 'Strategy 4: worker processes the supervisor starts (npm run strategy:4); each runs WORKER_CONCURRENCY jobs at once. Strategy 5 always starts one multiWorker.'),
   QUEUE_NAMESPACE: setting('resque', text(100), 'Strategies 4 and 5 and the dashboard: prefix of every Redis key of the queue. "resque" lets node-resque and resque tools share the data.'),
+  EVENT_TRANSPORT: setting('stream', oneOf('stream', 'pubsub'), 'Strategy 6: stream appends each event to a Redis stream that consumer groups read and acknowledge; pubsub publishes it on a channel, at most once, to whoever is subscribed right then (the lossy contrast).'),
+  EVENT_STREAM: setting('events:email-requested', text(200), 'Strategy 6: the Redis stream (or, with EVENT_TRANSPORT=pubsub, the channel) the web process announces each email on; its dead letters go to <EVENT_STREAM>:dead.'),
+  STREAM_MAXLEN: setting('100000', integer(1, 1_000_000_000), 'Strategy 6: events the stream keeps (approximate trimming on each append). A group lagging further behind loses the oldest events it has not read; entries it read and has not acknowledged are lost too once trimmed, and counted.'),
+  CONSUMER_GROUP: setting('mailer', text(100), 'Strategy 6, a consumer process (npm run strategy:6:consumer): its consumer group. mailer sends the emails; any other group counts the requested emails per recipient domain, knowing nothing of the mailer.'),
+  CONSUMER_NAME: setting('', text(100), 'Strategy 6, a consumer process: its name in the group; unset: <hostname>:<pid>. A consumer restarted under the same name reads its own pending entries at once.'),
+  GROUP_START: setting('0', text(50), 'Strategy 6, a consumer process: where a group that does not exist yet starts reading: 0 replays every retained event, $ only new ones, or an entry id.'),
+  GROUP_RESET: setting('false', boolean, 'Strategy 6, a consumer process: move its group to GROUP_START on start (XGROUP SETID), to replay from there.'),
+  CLAIM_MIN_IDLE_MS: setting('60000', integer(100, 3_600_000), 'Strategy 6: an entry delivered and not acknowledged for this long is claimed by a live consumer (XAUTOCLAIM): a dead consumer\'s, or a failed send\'s retry. Must exceed SMTP_TIMEOUT_MS, or a send still under way is claimed and sent twice.'),
   MIN_TASK_PROCESSORS: setting('1', integer(1, 1000), 'Strategy 5 and its demo: the multiWorker never runs fewer jobs at once than this (node-resque: minTaskProcessors).'),
   MAX_TASK_PROCESSORS: setting('20', integer(1, 1000), 'Strategy 5 and its demo: the multiWorker never runs more jobs at once than this (the talk\'s demo: 20); also its number of SMTP connections.'),
   CHECK_TIMEOUT_MS: setting('100', integer(10, 60_000), 'Strategy 5 and its demo: how often the multiWorker measures its event loop and decides how many jobs to run (node-resque: checkTimeout, 500 there).'),
@@ -118,14 +141,6 @@ type Settings = typeof settings;
 export type Config = { [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
 
 /** Reads and validates every setting; throws one ConfigError listing all bad ones. */
-  EVENT_TRANSPORT: setting('stream', oneOf('stream', 'pubsub'), 'Strategy 6: stream appends each event to a Redis stream that consumer groups read and acknowledge; pubsub publishes it on a channel, at most once, to whoever is subscribed right then (the lossy contrast).'),
-  EVENT_STREAM: setting('events:email-requested', text(200), 'Strategy 6: the Redis stream (or, with EVENT_TRANSPORT=pubsub, the channel) the web process announces each email on; its dead letters go to <EVENT_STREAM>:dead.'),
-  STREAM_MAXLEN: setting('100000', integer(1, 1_000_000_000), 'Strategy 6: events the stream keeps (approximate trimming on each append). A group lagging further behind loses the oldest events it has not read; entries it read and has not acknowledged are lost too once trimmed, and counted.'),
-  CONSUMER_GROUP: setting('mailer', text(100), 'Strategy 6, a consumer process (npm run strategy:6:consumer): its consumer group. mailer sends the emails; any other group counts the requested emails per recipient domain, knowing nothing of the mailer.'),
-  CONSUMER_NAME: setting('', text(100), 'Strategy 6, a consumer process: its name in the group; unset: <hostname>:<pid>. A consumer restarted under the same name reads its own pending entries at once.'),
-  GROUP_START: setting('0', text(50), 'Strategy 6, a consumer process: where a group that does not exist yet starts reading: 0 replays every retained event, $ only new ones, or an entry id.'),
-  GROUP_RESET: setting('false', boolean, 'Strategy 6, a consumer process: move its group to GROUP_START on start (XGROUP SETID), to replay from there.'),
-  CLAIM_MIN_IDLE_MS: setting('60000', integer(100, 3_600_000), 'Strategy 6: an entry delivered and not acknowledged for this long is claimed by a live consumer (XAUTOCLAIM): a dead consumer\'s, or a failed send\'s retry. Must exceed SMTP_TIMEOUT_MS, or a send still under way is claimed and sent twice.'),
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -137,10 +152,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push(err instanceof Error ? err.message : String(err));
     }
   }
-  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
-  return config as Config;
-}
   // A claim of an entry whose send is still under way would send it twice.
   if (problems.length === 0 && (config.CLAIM_MIN_IDLE_MS as number) <= (config.SMTP_TIMEOUT_MS as number)) {
     problems.push(`CLAIM_MIN_IDLE_MS must exceed SMTP_TIMEOUT_MS (${config.SMTP_TIMEOUT_MS} ms), got ${config.CLAIM_MIN_IDLE_MS}`);
   }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return config as Config;
+}
