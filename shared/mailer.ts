@@ -1,8 +1,15 @@
 // One nodemailer transport for the whole repo. It only ever talks to the
 // configured SMTP host (the sink, by default): callers hand it an Email, never
 // nodemailer options, so no code path can choose another server or envelope.
+//
+// Every email carries an idempotency key (idempotencyKey below). A queue sends
+// at least once: a crash after the provider kept a message but before the
+// sender heard its 250 sends it again, and no bookkeeping on the sending side
+// can know the provider kept it. A provider that remembers keys can: it
+// answers the repeat with 250 and delivers nothing (Resend: for 24 hours).
+import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import type { Config } from './config.ts';
+import { settings, type Config } from './config.ts';
 import type { Email } from './email.ts';
 import { isLoopback } from './net.ts';
 
@@ -25,6 +32,8 @@ export interface MailerOptions {
   /** Keep connections open and reuse them: for workers that send many emails. */
   pool?: boolean;
   maxConnections?: number;
+  /** The header the idempotency key travels in; default IDEMPOTENCY_HEADER's, '' sends none. */
+  idempotencyHeader?: string;
 }
 
 export class MailerConfigError extends Error {
@@ -40,8 +49,28 @@ export function isPermanentFailure(err: unknown): boolean {
   return typeof code === 'number' && code >= 500 && code < 600;
 }
 
+// What a tracking id is made of (shared/email.ts checks every id against the same rule).
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/**
+ * The key a provider deduplicates by: the tracking id, then a digest of the
+ * recipient, subject and text. The same email gives the same key on every
+ * retry, after every recovery and in every strategy. The digest is there for a
+ * caller that reuses an id for a new email (a second password reset with a new
+ * link, under the same X-Request-Id): that one gets a key of its own and is
+ * delivered, not suppressed as a repeat for a day. An id outside the rule is
+ * replaced by its hash, so the key is always a plain header value of at most
+ * 145 characters (Resend takes up to 256).
+ */
+export function idempotencyKey(email: Email): string {
+  const hash = (text: string) => createHash('sha256').update(text).digest('hex');
+  const id = SAFE_ID.test(email.id) ? email.id : `id-${hash(email.id).slice(0, 32)}`;
+  return `${id}.${hash(`${email.to}\n${email.subject}\n${email.text}`).slice(0, 16)}`;
+}
+
 export function createMailer(options: MailerOptions): Mailer {
   const { smtpUrl, from, timeoutMs, allowRemote = false, pool = false, maxConnections = 5 } = options;
+  const { idempotencyHeader = settings.IDEMPOTENCY_HEADER.fallback } = options;
   if (smtpUrl.protocol !== 'smtp:') throw new MailerConfigError(`only smtp:// is supported, got ${smtpUrl.protocol}`);
   const host = smtpUrl.hostname;
   if (!allowRemote && !isLoopback(host)) {
@@ -67,7 +96,7 @@ export function createMailer(options: MailerOptions): Mailer {
         to: email.to,
         subject: email.subject,
         text: email.text,
-        headers: { 'X-Request-Id': email.id },
+        headers: { 'X-Request-Id': email.id, ...(idempotencyHeader && { [idempotencyHeader]: idempotencyKey(email) }) },
       });
       return { messageId: String(info.messageId), response: String(info.response) };
     },
@@ -90,5 +119,6 @@ export function mailerFromConfig(config: Config, smtpUrl: URL, { pool }: { pool?
     allowRemote: config.SMTP_ALLOW_REMOTE,
     pool: pool !== undefined,
     maxConnections: pool,
+    idempotencyHeader: config.IDEMPOTENCY_HEADER,
   });
 }

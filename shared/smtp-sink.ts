@@ -7,6 +7,11 @@
 // refuse a share of messages with 451 (try later) or 550 (never), and can go
 // down and come back on the same port (pause/resume: a provider outage).
 //
+// It can honour idempotency keys, as some providers do (SINK_IDEMPOTENCY=on):
+// a message whose key it accepted within the window is answered 250 and not
+// delivered again, and counted as suppressed. Off by default, so the
+// duplicates of at-least-once delivery reach the inbox and show.
+//
 //   npm run sink      # standalone: SMTP on SINK_PORT, JSON counts on SINK_HTTP_PORT
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
@@ -14,9 +19,11 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import libmime from 'libmime';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { settings, type Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { listen, urlHost } from './net.ts';
 
+/** What the sink does with a message; `decide` returns one. */
 export type Outcome = 'accept' | 'temp' | 'perm';
 
 export interface SinkBehaviour {
@@ -31,6 +38,10 @@ export interface SinkBehaviour {
    * it twice. The benchmark's tests use it to check their lost/duplicate counts.
    */
   copies?: (id: string | undefined) => number;
+  /** Honour idempotency keys: a key accepted within the window is answered 250 and not delivered again. */
+  idempotency: boolean;
+  /** How long an accepted key is remembered, from its acceptance. */
+  idempotencyWindowMs: number;
 }
 
 export interface SinkOptions extends Partial<SinkBehaviour> {
@@ -38,13 +49,20 @@ export interface SinkOptions extends Partial<SinkBehaviour> {
   host?: string;
   logger?: Logger;
   random?: () => number;
+  /** The header a key is read from (case does not matter); default IDEMPOTENCY_HEADER's. */
+  idempotencyHeader?: string;
+  /** The clock of the idempotency window, in ms; tests pass their own. */
+  now?: () => number;
 }
 
 export interface Arrival {
   id: string | undefined;
   to: string[];
   subject: string;
-  outcome: Outcome;
+  /** 'suppressed': answered 250 and not delivered, its idempotency key seen within the window. */
+  outcome: Outcome | 'suppressed';
+  /** The idempotency key it carried, if any. */
+  key: string | undefined;
   /** Epoch ms when the sink replied. */
   at: number;
   /** How many times this id has been offered, this one included. */
@@ -52,7 +70,7 @@ export interface Arrival {
 }
 
 export interface SinkStats {
-  /** Messages accepted (250), tracked or not. */
+  /** Messages accepted (250) and delivered to the inbox, tracked or not. */
   accepted: number;
   /** Distinct tracking ids accepted at least once. */
   unique: number;
@@ -60,6 +78,10 @@ export interface SinkStats {
   duplicates: number;
   /** Accepted messages without an X-Request-Id header. */
   untracked: number;
+  /** Answered 250 and not delivered: their idempotency key was accepted within the window. Apart from accepted and duplicates. */
+  suppressed: number;
+  /** Whether the sink honours idempotency keys now. */
+  idempotency: boolean;
   rejectedTemporary: number;
   rejectedPermanent: number;
   /** Messages received and not yet answered (they are waiting out the latency). */
@@ -74,11 +96,11 @@ export interface Sink {
   port: number;
   url: URL;
   stats(): SinkStats;
-  /** Accepted deliveries per tracking id. */
+  /** Accepted deliveries per tracking id (suppressed messages are in history(), not here). */
   deliveries(): Map<string, number>;
   /** Every offer of one id, accepted or refused, in order. */
   history(id: string): Arrival[];
-  /** Changes latency or failure rates on the fly. */
+  /** Changes latency, failure rates or idempotency on the fly. */
   configure(behaviour: Partial<SinkBehaviour>): void;
   /**
    * An outage: stops listening and cuts every open connection, so senders get
@@ -133,24 +155,50 @@ export async function readHeaders(stream: Readable): Promise<Map<string, string>
   return headers;
 }
 
+const LOG_LINE: Record<Arrival['outcome'], string> = {
+  accept: 'sink accepted email',
+  suppressed: 'sink suppressed email: its idempotency key was accepted already',
+  temp: 'sink refused email',
+  perm: 'sink refused email',
+};
+
 function smtpError(code: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
 }
 
+/** How the SINK_* settings (and IDEMPOTENCY_HEADER, where the mailer writes its key) make a sink behave. */
+export function sinkOptionsFromConfig(config: Config): SinkOptions {
+  return {
+    latencyMs: config.SINK_LATENCY_MS,
+    tempFailRate: config.SINK_TEMP_FAIL_RATE,
+    permFailRate: config.SINK_PERM_FAIL_RATE,
+    idempotency: config.SINK_IDEMPOTENCY,
+    idempotencyWindowMs: config.SINK_IDEMPOTENCY_WINDOW_MS,
+    idempotencyHeader: config.IDEMPOTENCY_HEADER,
+  };
+}
+
 export async function startSink(options: SinkOptions = {}): Promise<Sink> {
-  const { port = 0, host = '127.0.0.1', logger, random = Math.random } = options;
+  const { port = 0, host = '127.0.0.1', logger, random = Math.random, now = Date.now } = options;
+  const keyHeader = (options.idempotencyHeader ?? settings.IDEMPOTENCY_HEADER.fallback).toLowerCase();
   const behaviour: SinkBehaviour = {
     latencyMs: options.latencyMs ?? 0,
     tempFailRate: options.tempFailRate ?? 0,
     permFailRate: options.permFailRate ?? 0,
     decide: options.decide,
     copies: options.copies,
+    idempotency: options.idempotency ?? false,
+    idempotencyWindowMs: options.idempotencyWindowMs ?? Number(settings.SINK_IDEMPOTENCY_WINDOW_MS.fallback),
   };
   const events = new EventEmitter();
   events.setMaxListeners(0);
   let delivered = new Map<string, number>();
   let offers = new Map<string, Arrival[]>();
-  let counts = { accepted: 0, untracked: 0, duplicates: 0, rejectedTemporary: 0, rejectedPermanent: 0 };
+  const zero = () => ({ accepted: 0, untracked: 0, duplicates: 0, suppressed: 0, rejectedTemporary: 0, rejectedPermanent: 0 });
+  let counts = zero();
+  // Accepted idempotency keys -> when, in acceptance order (re-set on a later
+  // acceptance), so the expired ones are always at the front.
+  let keys = new Map<string, number>();
   let firstAcceptedAt: number | null = null;
   let lastAcceptedAt: number | null = null;
   let inProgress = 0;
@@ -178,8 +226,19 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     return 'accept';
   }
 
+  /** Whether a key was accepted within the window; forgets the keys that expired. */
+  function seen(key: string | undefined): boolean {
+    if (!behaviour.idempotency || key === undefined) return false;
+    const t = now();
+    for (const [k, at] of keys) {
+      if (t - at < behaviour.idempotencyWindowMs) break;
+      keys.delete(k);
+    }
+    return keys.has(key);
+  }
+
   function record(arrival: Arrival): void {
-    const { id, outcome } = arrival;
+    const { id, outcome, key } = arrival;
     if (id !== undefined) {
       const list = offers.get(id) ?? [];
       list.push(arrival);
@@ -187,7 +246,12 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     }
     if (outcome === 'temp') counts.rejectedTemporary++;
     else if (outcome === 'perm') counts.rejectedPermanent++;
+    else if (outcome === 'suppressed') counts.suppressed++;
     else {
+      if (behaviour.idempotency && key !== undefined) {
+        keys.delete(key);
+        keys.set(key, now());
+      }
       counts.accepted++;
       firstAcceptedAt ??= arrival.at;
       lastAcceptedAt = arrival.at;
@@ -198,7 +262,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
         if (n > 1) counts.duplicates++;
       }
     }
-    logger?.info({ id, to: arrival.to, outcome, attempt: arrival.attempt }, outcome === 'accept' ? 'sink accepted email' : 'sink refused email');
+    logger?.info({ id, to: arrival.to, outcome, attempt: arrival.attempt, ...(key !== undefined && { key }) }, LOG_LINE[outcome]);
     events.emit('message', arrival);
   }
 
@@ -209,13 +273,15 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
       const headers = await readHeaders(stream);
       if (stream.sizeExceeded) throw smtpError(552, 'message too big');
       const id = headers.get('x-request-id') || undefined;
+      const key = headers.get(keyHeader) || undefined;
       const to = session.envelope.rcptTo.map((r) => r.address);
       const attempt = (id === undefined ? 0 : (offers.get(id)?.length ?? 0)) + 1;
       await pause(behaviour.latencyMs);
       if (startedIn !== generation) throw smtpError(421, 'connection lost (simulated outage)'); // nobody hears this reply
-      const outcome = choose(id, to, attempt);
+      // Decided when the reply is due, so of two offers of one key held at the same time the second sees the first's.
+      const outcome = seen(key) ? 'suppressed' : choose(id, to, attempt);
       const copies = outcome === 'accept' ? (behaviour.copies?.(id) ?? 1) : 1;
-      const arrival: Arrival = { id, to, subject: headers.get('subject') ?? '', outcome, at: Date.now(), attempt };
+      const arrival: Arrival = { id, to, subject: headers.get('subject') ?? '', outcome, key, at: Date.now(), attempt };
       for (let i = 0; i < copies; i++) record(arrival);
       if (outcome === 'temp') throw smtpError(451, 'try again later (simulated temporary failure)');
       if (outcome === 'perm') throw smtpError(550, 'mailbox unavailable (simulated permanent failure)');
@@ -255,6 +321,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     stats: () => ({
       ...counts,
       unique: delivered.size,
+      idempotency: behaviour.idempotency,
       inProgress,
       paused,
       firstAcceptedAt,
@@ -287,7 +354,8 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     reset() {
       delivered = new Map();
       offers = new Map();
-      counts = { accepted: 0, untracked: 0, duplicates: 0, rejectedTemporary: 0, rejectedPermanent: 0 };
+      keys = new Map();
+      counts = zero();
       firstAcceptedAt = lastAcceptedAt = null;
     },
     async waitFor(predicate, timeoutMs, what = 'condition') {

@@ -2,7 +2,7 @@
 // tested over real SMTP with the real mailer.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Email } from '../../shared/email.ts';
-import { createMailer, isPermanentFailure, MailerConfigError, type Mailer } from '../../shared/mailer.ts';
+import { createMailer, idempotencyKey, isPermanentFailure, MailerConfigError, type Mailer } from '../../shared/mailer.ts';
 import { serveSinkStats, startSink, type Sink } from '../../shared/smtp-sink.ts';
 import { eventually } from '../helpers/wait.ts';
 
@@ -16,9 +16,9 @@ afterEach(async () => {
   sink = mailer = undefined;
 });
 
-async function setUp(options: Parameters<typeof startSink>[0] = {}, pool = false) {
+async function setUp(options: Parameters<typeof startSink>[0] = {}, pool = false, idempotencyHeader?: string) {
   sink = await startSink(options);
-  mailer = createMailer({ smtpUrl: sink.url, from: 'jobs@background-jobs.test', timeoutMs: 10_000, pool });
+  mailer = createMailer({ smtpUrl: sink.url, from: 'jobs@background-jobs.test', timeoutMs: 10_000, pool, idempotencyHeader });
   return { sink, mailer };
 }
 
@@ -125,7 +125,93 @@ describe('the SMTP sink', () => {
   });
 });
 
+describe('the sink honours idempotency keys when asked (SINK_IDEMPOTENCY=on)', () => {
+  const DAY = 24 * 60 * 60_000;
+  let clock = 0;
+  const withKeys = (idempotencyWindowMs = DAY) => setUp({ idempotency: true, idempotencyWindowMs, now: () => clock });
+
+  it('a key accepted within the window: 250 again, not delivered again, counted as suppressed and not as a duplicate', async () => {
+    const { sink, mailer } = await withKeys();
+    const first = await mailer.send(email('reset-1'));
+    clock += DAY - 1;
+    const again = await mailer.send(email('reset-1'));
+    expect(first.response).toMatch(/^250/);
+    expect(again.response).toMatch(/^250/);
+    expect(sink.stats()).toMatchObject({ accepted: 1, unique: 1, duplicates: 0, suppressed: 1, idempotency: true });
+    expect(Object.fromEntries(sink.deliveries())).toEqual({ 'reset-1': 1 });
+    expect(sink.history('reset-1').map((a) => [a.outcome, a.attempt])).toEqual([['accept', 1], ['suppressed', 2]]);
+  });
+
+  it('after the window the same key is delivered again', async () => {
+    const { sink, mailer } = await withKeys(60_000);
+    await mailer.send(email('late'));
+    clock += 60_000;
+    await mailer.send(email('late'));
+    expect(sink.stats()).toMatchObject({ accepted: 2, duplicates: 1, suppressed: 0 });
+  });
+
+  it('different keys are both delivered: other ids, and the same id reused for a different email', async () => {
+    const { sink, mailer } = await withKeys();
+    await mailer.send(email('a'));
+    await mailer.send(email('b'));
+    await mailer.send({ ...email('a'), text: 'a new reset link' });
+    expect(sink.stats()).toMatchObject({ accepted: 3, unique: 2, duplicates: 1, suppressed: 0 });
+  });
+
+  it('a refused message leaves no key behind: its retry is delivered', async () => {
+    const { sink, mailer } = await setUp({ idempotency: true, decide: ({ attempt }) => (attempt === 1 ? 'temp' : undefined) });
+    await expect(mailer.send(email('retried'))).rejects.toMatchObject({ responseCode: 451 });
+    await mailer.send(email('retried'));
+    await mailer.send(email('retried'));
+    expect(sink.history('retried').map((a) => a.outcome)).toEqual(['temp', 'accept', 'suppressed']);
+  });
+
+  it('off (the default), and on but forgotten by reset(), every message is delivered', async () => {
+    const { sink, mailer } = await setUp();
+    await mailer.send(email('x'));
+    await mailer.send(email('x'));
+    expect(sink.stats()).toMatchObject({ accepted: 2, duplicates: 1, suppressed: 0, idempotency: false });
+    sink.configure({ idempotency: true });
+    sink.reset();
+    await mailer.send(email('x'));
+    sink.reset();
+    await mailer.send(email('x'));
+    expect(sink.stats()).toMatchObject({ accepted: 1, suppressed: 0 });
+  });
+});
+
 describe('the mailer', () => {
+  it('sends every email with an idempotency key from its tracking id, the same for the same email, in Resend-Idempotency-Key', async () => {
+    const { sink, mailer } = await setUp();
+    await mailer.send(email('key-1'));
+    await mailer.send(email('key-1'));
+    const keys = sink.history('key-1').map((a) => a.key);
+    expect(keys).toEqual([idempotencyKey(email('key-1')), idempotencyKey(email('key-1'))]);
+    expect(keys[0]).toMatch(/^key-1\.[0-9a-f]{16}$/);
+  });
+
+  it('the key is a plain header value for any id: an id outside the rule is hashed, the longest one fits', () => {
+    expect(idempotencyKey(email('x'.repeat(128))).length).toBeLessThanOrEqual(145);
+    const odd = idempotencyKey(email('two\r\nBcc: someone@evil.example'));
+    expect(odd).toMatch(/^id-[0-9a-f]{32}\.[0-9a-f]{16}$/);
+    expect(idempotencyKey({ ...email('a'), subject: 'other' })).not.toBe(idempotencyKey(email('a')));
+  });
+
+  it('writes the key into the header it is told to, or sends none when that is empty', async () => {
+    const { sink, mailer } = await setUp({ idempotencyHeader: 'Idempotency-Key' }, false, 'Idempotency-Key');
+    await mailer.send(email('custom'));
+    expect(sink.history('custom')[0]!.key).toBe(idempotencyKey(email('custom')));
+    mailer.close();
+    const none = createMailer({ smtpUrl: sink.url, from: 'jobs@background-jobs.test', timeoutMs: 10_000, idempotencyHeader: '' });
+    try {
+      await none.send(email('no-key'));
+      expect(sink.history('no-key')[0]!.key).toBeUndefined();
+    } finally {
+      none.close();
+    }
+  });
+
+
   it('refuses to be pointed anywhere but a loopback SMTP host unless told to', () => {
     const options = { from: 'jobs@background-jobs.test', timeoutMs: 1000 };
     expect(() => createMailer({ ...options, smtpUrl: new URL('smtp://smtp.gmail.com:587') })).toThrow(MailerConfigError);
