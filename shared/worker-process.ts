@@ -97,7 +97,8 @@ export async function startQueueWorker<W extends QueueWorker>(
     maxAttempts: config.MAX_ATTEMPTS,
     backoff: (attempt) => backoffMs(attempt, config.RETRY_BASE_MS, defaults.backoffMaxMs),
     isPermanent: isPermanentFailure,
-    jobs: { [SEND_EMAIL]: sendEmailJob(mailer) },
+    // Acked the moment the provider's 250 is in, not with the turn's batch (Jobs in shared/queue/worker.ts).
+    jobs: { [SEND_EMAIL]: { perform: sendEmailJob(mailer), ackAtOnce: true } },
   });
   const scheduler = new Scheduler({ redis, namespace: config.QUEUE_NAMESPACE, name: worker.name });
   logQueueEvents(logger, worker, scheduler);

@@ -60,9 +60,12 @@ export class AckBatcher {
     this.schedule();
   }
 
-  succeeded(done: Done): void {
+  /** `atOnce`: send it now, with whatever else is pending, not at the end of the turn (Jobs' ackAtOnce says why). */
+  succeeded(done: Done, atOnce = false): void {
     this.acks.push(done);
-    this.schedule();
+    // After a failed write the retry waits out its backoff: Redis is not answering anyway.
+    if (atOnce && this.failures === 0) this.flushNow();
+    else this.schedule();
   }
 
   /** A job failed before its start was sent: do not record it as working after its failure. */
@@ -83,15 +86,17 @@ export class AckBatcher {
    */
   async drain(): Promise<void> {
     while (this.acks.length > 0 || this.inFlight.size > 0) {
-      if (this.acks.length > 0 && this.inFlight.size === 0) {
-        clearTimeout(this.scheduled as NodeJS.Timeout);
-        clearImmediate(this.scheduled as NodeJS.Immediate);
-        this.scheduled = undefined;
-        this.flush();
-      }
+      if (this.acks.length > 0 && this.inFlight.size === 0) this.flushNow();
       await this.flushing;
       if (this.acks.length > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  private flushNow(): void {
+    clearTimeout(this.scheduled as NodeJS.Timeout);
+    clearImmediate(this.scheduled as NodeJS.Immediate);
+    this.scheduled = undefined;
+    this.flush();
   }
 
   private schedule(delayMs = 0): void {

@@ -91,7 +91,7 @@ export class MultiWorker extends EventEmitter<MultiWorkerEvents> {
       throw new Error(`need whole numbers 1 <= minTaskProcessors <= maxTaskProcessors, got ${this.min} and ${this.max}`);
     }
     const jobs: Jobs = {};
-    for (const [name, job] of Object.entries(options.jobs)) jobs[name] = this.counted(typeof job === 'function' ? job : job.perform);
+    for (const [name, job] of Object.entries(options.jobs)) jobs[name] = typeof job === 'function' ? this.counted(job) : { ...job, perform: this.counted(job.perform) };
     this.worker = new Worker({ ...options, jobs, concurrency: this.min });
     this.worker.on('job', (job) => this.emit('job', job));
     this.worker.on('success', (job, result, ms) => this.emit('success', job, result, ms));

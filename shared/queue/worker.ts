@@ -25,8 +25,25 @@ import { run } from './scripts.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- job arguments are whatever was enqueued
 export type Perform = (this: Job, ...args: any[]) => unknown;
-/** Job classes by name, as in node-resque: a function, or an object with `perform`. */
-export type Jobs = Record<string, Perform | { perform: Perform }>;
+/**
+ * Job classes by name, as in node-resque: a function, or an object with
+ * `perform` - and `ackAtOnce` for a job whose effect must not be repeated.
+ *
+ * ackAtOnce: the ack leaves for Redis the moment perform resolves, instead of
+ * with the acks of the rest of this event-loop turn. Until the ack lands the
+ * job is in the processing list, and a crash sends it back to the queue; for
+ * an email the provider has already answered 250 for, that is a second email.
+ * Acking at once closes the wait for the batch - the rest of the turn, which a
+ * CPU-bound job in the same process can stretch to seconds - at the price of
+ * one script call per such job instead of one per batch (no-op jobs keep the
+ * batch). It cannot close the rest: a process killed with the ack on the
+ * wire, an ack kept and retried while Redis is unreachable, a worker declared
+ * dead while it was still sending (its job already runs elsewhere), and above
+ * all a crash while the provider holds the message before its 250 - the
+ * provider has it and the worker never heard. Only the provider can tell that
+ * repeat from a new email: the idempotency key shared/mailer.ts sends.
+ */
+export type Jobs = Record<string, Perform | { perform: Perform; ackAtOnce?: boolean }>;
 
 export interface WorkerOptions {
   redis: Redis;
@@ -62,6 +79,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly keys: Keys;
   private readonly o: WorkerOptions;
   private readonly jobs: Map<string, Perform>;
+  private readonly ackAtOnce: Set<string>;
   private readonly heartbeat: Heartbeat;
   private readonly acks: AckBatcher;
   private readonly fetcher: Fetcher;
@@ -81,6 +99,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.keys = keys(options.namespace);
     this.slots = options.concurrency ?? defaults.concurrency;
     this.jobs = new Map(Object.entries(options.jobs).map(([k, v]) => [k, typeof v === 'function' ? v : v.perform]));
+    this.ackAtOnce = new Set(Object.entries(options.jobs).flatMap(([k, v]) => (typeof v !== 'function' && v.ackAtOnce ? [k] : [])));
     const statusTtlMs = options.statusTtlMs ?? defaults.statusTtlMs;
     // What the three parts share: one client, one key layout, one name, one error event.
     const parts = { redis: options.redis, keys: this.keys, worker: this.name, onError: (err: Error) => this.emit('error', err) };
@@ -172,7 +191,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.acks.started(job);
       this.emit('job', job);
       const result = await fn.apply(job, job.args);
-      this.acks.succeeded({ job, result, durationMs: performance.now() - started });
+      this.acks.succeeded({ job, result, durationMs: performance.now() - started }, this.ackAtOnce.has(job.class));
     } catch (err) {
       await this.failed(job, toError(err), performance.now() - started, invalid !== undefined || err instanceof UnknownJobError);
     } finally {

@@ -218,6 +218,31 @@ describe('graceful stop', () => {
   });
 });
 
+describe('a job whose effect must not be repeated (ackAtOnce)', () => {
+  it('is acked as its perform resolves; a batched job waits for the rest of the turn, here a 300 ms CPU-bound block', async () => {
+    const resolvedAt = new Map<string, number>();
+    // Runs a moment, then leaves a busy-wait queued for the rest of this turn, ahead of the batch's flush.
+    async function perform(this: Job) {
+      await new Promise((r) => setTimeout(r, 20));
+      setImmediate(() => {
+        for (const end = Date.now() + 300; Date.now() < end; );
+      });
+      resolvedAt.set(this.id!, Date.now());
+    }
+    const w = worker({ once: { perform, ackAtOnce: true }, batched: perform });
+    await w.start();
+    const lag = async (className: string) => {
+      const done = nextEvent(w, 'success');
+      const id = await queue.enqueue('q', className);
+      await done;
+      return (await queue.status(id))!.updatedAt - resolvedAt.get(id)!; // the ack writes its own clock as updated_at
+    };
+    expect(await lag('once')).toBeLessThan(100);
+    expect(await lag('batched')).toBeGreaterThanOrEqual(290);
+    expect(await redis.get('resque:stat:processed')).toBe('2');
+  });
+});
+
 describe('what stats() shows', () => {
   it('stats() reports queue length and latency, totals, and what each worker is doing', async () => {
     let release!: () => void;
