@@ -246,9 +246,14 @@ describe('the command line', () => {
     child.kill('SIGINT');
     expect(await exitOf(child)).toBe(130);
     expect(lines.join('\n')).toMatch(/interrupted by SIGINT/);
-    const groups = new Set(seen.values());
+    // Every process the bench starts leads a group of its own. Its own group is
+    // the test runner's: a helper it has in there (tsx's esbuild service, on a
+    // cold cache) is not one of the bench's processes, and the runner lives on.
+    const ownGroup = (await processTable()).find((p) => p.pid === process.pid)?.pgid;
+    const groups = new Set([...seen.values()].filter((g) => g !== ownGroup));
+    expect(groups.size).toBeGreaterThanOrEqual(2); // the sink's and the primary's
     expect(await survivorsIn(groups)).toEqual([]);
-    expect((await processTable()).filter((p) => seen.has(p.pid))).toEqual([]);
+    expect((await processTable()).filter((p) => groups.has(seen.get(p.pid) ?? -1))).toEqual([]);
   }, 90_000);
 });
 
