@@ -9,7 +9,7 @@ import { Queue } from './queue/index.ts';
 import { createRedis, resolveRedis, type RedisTarget } from './redis.ts';
 import { onShutdown } from './shutdown.ts';
 import { superviseMe } from './supervisor.ts';
-import { serveSinkStats, startSink } from './smtp-sink.ts';
+import { serveSinkStats, sinkOptionsFromConfig, startSink } from './smtp-sink.ts';
 
 /** True when this module is the program being run (not imported by a test or the benchmark). */
 export function isMain(importMetaUrl: string): boolean {
@@ -50,12 +50,7 @@ export interface SmtpTarget {
 export async function resolveSmtp(config: Config, logger: Logger): Promise<SmtpTarget> {
   if (config.SMTP_URL) return { url: config.SMTP_URL, close: async () => {} };
   const sinkLogger = logger.child({ component: 'sink' });
-  const sink = await startSink({
-    latencyMs: config.SINK_LATENCY_MS,
-    tempFailRate: config.SINK_TEMP_FAIL_RATE,
-    permFailRate: config.SINK_PERM_FAIL_RATE,
-    logger: sinkLogger,
-  });
+  const sink = await startSink({ ...sinkOptionsFromConfig(config), logger: sinkLogger });
   const stats = await serveSinkStats(sink, 0, '127.0.0.1');
   sinkLogger.info({ smtp: sink.url.href, stats: `${stats.url}/stats`, latencyMs: config.SINK_LATENCY_MS }, 'embedded SMTP sink ready');
   return {
