@@ -10,7 +10,8 @@
 // What a crash loses: nothing. A job is in this worker's processing list in
 //   Redis from the moment it is taken until it is acked; after a kill -9 the
 //   leader puts it back at the head of the queue once the heartbeat expires
-//   (5 s). The email being sent at the kill may be delivered twice.
+//   (5 s). The email being sent at the kill may be delivered twice, unless
+//   the provider honours the idempotency key every email carries.
 // Walkthrough: docs/walkthrough.md, "4. Redis queue".
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:4:worker   # as many as you like, on any host

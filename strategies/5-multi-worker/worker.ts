@@ -14,7 +14,7 @@
 //   worker's processing list in Redis until it is acked; after a kill -9 the
 //   scheduler of the restarted process (or any other worker's) hands them all
 //   back once the heartbeat expires (5 s). Those being sent at the kill may be
-//   delivered twice.
+//   delivered twice, unless the provider honours their idempotency keys.
 // Walkthrough: docs/walkthrough.md, "5. multiWorker".
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:5:worker
