@@ -1,0 +1,44 @@
+// The producer's and operator's side of a stream (shared/streams/stream.ts)
+// against a real private Redis: a group created at 0 or $, joined, moved back
+// to replay; and what info() says of each group's lag, pending and consumers.
+import { describe, expect, it } from 'vitest';
+import { EventStream } from '../../shared/streams/stream.ts';
+import { queueTestbed } from '../helpers/queue.ts';
+
+const { redis } = await queueTestbed();
+const stream = new EventStream(redis, 'events', 1_000);
+
+const read = (group: string, consumer: string, count: number) => redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream.name, '>');
+const group = async (name: string) => (await stream.info()).groups.find((g) => g.name === name)!;
+
+describe('consumer groups', () => {
+  it('a group created at 0 has every retained event to read, one created at $ none; joining an existing group creates nothing', async () => {
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await stream.append({ n: String(i) }));
+    expect(await stream.ensureGroup('replay', '0')).toBe(true);
+    expect(await stream.ensureGroup('replay', '$')).toBe(false);
+    expect(await stream.ensureGroup('late', '$')).toBe(true);
+    expect(await group('replay')).toMatchObject({ lag: 5, pending: 0, lastDeliveredId: '0-0', consumers: [] });
+    expect(await group('late')).toMatchObject({ lag: 0, lastDeliveredId: ids[4] });
+    expect(await stream.info()).toMatchObject({ stream: 'events', length: 5, firstId: ids[0], lastId: ids[4], maxlen: 1_000, deadLetters: 0 });
+  });
+
+  it('reading moves lag to pending, per consumer; a reset moves the group back to an id, and what follows it is read again', async () => {
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await stream.append({ n: String(i) }));
+    await stream.ensureGroup('g', '0');
+    await read('g', 'c1', 3);
+    const g = await group('g');
+    expect(g).toMatchObject({ lag: 2, pending: 3, lastDeliveredId: ids[2], processed: 0, dead: 0, trimmed: 0 });
+    expect(g.consumers).toEqual([{ name: 'c1', pending: 3, idleMs: expect.any(Number) }]);
+
+    expect(await stream.ensureGroup('g', ids[0]!, true)).toBe(false);
+    expect(await group('g')).toMatchObject({ lastDeliveredId: ids[0], lag: 4 });
+    const again = (await read('g', 'c2', 10)) as [string, [string, string[]][]][];
+    expect(again[0]![1].map(([id]) => id)).toEqual(ids.slice(1));
+  });
+
+  it('info() of a stream nobody wrote to yet is empty, not an error', async () => {
+    expect(await stream.info()).toEqual({ stream: 'events', length: 0, firstId: null, lastId: null, maxlen: 1_000, groups: [], deadLetters: 0 });
+  });
+});
