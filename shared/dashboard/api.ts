@@ -9,22 +9,26 @@
 //   GET  <base>/api/failed?offset&limit   failure records, oldest first
 //   GET  <base>/api/delayed?limit         delayed jobs, soonest first
 //   GET  <base>/api/jobs/:id              one job's status and history
+//   GET  <base>/api/streams?limit         the event stream, its groups and consumers, the newest dead letters
 //   POST <base>/api/failed/retry          {index, key}
 //   POST <base>/api/failed/remove         {index, key}
 //   POST <base>/api/failed/retry-all      {}
 //   POST <base>/api/failed/remove-all     {}
 //   POST <base>/api/delayed/enqueue-now   {second, key}
 //   POST <base>/api/delayed/remove        {second, key}
+//   POST <base>/api/streams/dead/retry    {id}: the event appended again, the dead letter deleted
 import type http from 'node:http';
 import { InvalidRequest } from '../email.ts';
 import { readBody, type Reply, type Route } from '../http.ts';
 import type { Queue } from '../queue/queue.ts';
+import type { EventStream } from '../streams/stream.ts';
 import { RedisUnreachable, readRedisInfo, type DashboardRedis } from './connection.ts';
 import { enqueueDelayedNow, listDelayed, removeDelayed } from './delayed.ts';
 import { Refused } from './entries.ts';
 import { findFailed, listFailed, removeAllFailed, removeFailed, retryAllFailed, retryFailed } from './failed.ts';
 import { lookupJob } from './lookup.ts';
 import { refusePost } from './security.ts';
+import { readStream, retryDeadLetter } from './streams.ts';
 import type { ThroughputSampler } from './throughput.ts';
 import { readWorkers } from './workers.ts';
 
@@ -32,6 +36,8 @@ export interface ApiContext {
   base: string;
   conn: DashboardRedis;
   queue: Queue;
+  /** Strategy 6's event stream; null where there is none to show. */
+  stream: EventStream | null;
   sampler: ThroughputSampler;
   token: string;
   /** Refuses a request before any handler runs (the Host check), or null. */
@@ -73,8 +79,14 @@ function keyField(body: Record<string, unknown>): string {
   return v;
 }
 
+function streamIdField(body: Record<string, unknown>): string {
+  const v = body.id;
+  if (typeof v !== 'string' || !/^\d{1,20}-\d{1,20}$/.test(v)) throw new InvalidRequest(400, 'id must be a stream entry id such as 1700000000000-0');
+  return v;
+}
+
 export function apiRoutes(ctx: ApiContext): Route[] {
-  const { conn, queue, sampler } = ctx;
+  const { conn, queue, sampler, stream } = ctx;
   const k = queue.keys;
   const path = (p: string) => new RegExp(`^${escape(ctx.base)}/api${p}$`);
 
@@ -132,6 +144,7 @@ export function apiRoutes(ctx: ApiContext): Route[] {
       }
       return found;
     }),
+    get('/streams', async (_m, req) => (stream ? readStream(stream, conn.redis, Math.max(1, query(req, 'limit', 20, 200))) : { stream: null, deadLetters: [] })),
     post('/failed/retry', async (body) => {
       await retryFailed(queue, await findFailed(conn.redis, k, integerField(body, 'index'), keyField(body)));
       return { retried: 1 };
@@ -149,6 +162,10 @@ export function apiRoutes(ctx: ApiContext): Route[] {
     post('/delayed/remove', async (body) => {
       await removeDelayed(queue, integerField(body, 'second'), keyField(body));
       return { removed: 1 };
+    }),
+    post('/streams/dead/retry', async (body) => {
+      if (!stream) throw new Refused(404, 'this dashboard shows no event stream');
+      return { retried: 1, eventId: await retryDeadLetter(stream, conn.redis, streamIdField(body)) };
     }),
   ];
 }

@@ -1,7 +1,9 @@
 // The queue dashboard: "how long is the queue, how long does a job wait, what
 // failed and why?" - resque-web's questions, answered over the same Redis keys
 // without Ruby. One page (public/: plain HTML, CSS and a script, no build
-// step) polls a JSON API (api.ts) and redraws without a reload.
+// step) polls a JSON API (api.ts) and redraws without a reload. Given an
+// event stream (strategy 6), it shows that too: each consumer group's lag and
+// pending entries, its consumers' idle time, the dead letters (streams.ts).
 //
 // Two ways to run it:
 //   npm run dashboard                    standalone, over REDIS_URL, on DASHBOARD_HOST:DASHBOARD_PORT
@@ -22,6 +24,7 @@ import { configOrExit, isMain, processLogger } from '../main.ts';
 import { isLoopback } from '../net.ts';
 import { Queue } from '../queue/queue.ts';
 import { onShutdown } from '../shutdown.ts';
+import { EventStream } from '../streams/stream.ts';
 import { apiRoutes } from './api.ts';
 import { connectDashboardRedis } from './connection.ts';
 import { newToken, refuseHost, securityHeaders, TOKEN_HEADER } from './security.ts';
@@ -35,6 +38,8 @@ export interface DashboardOptions {
   host?: string;
   /** Where the page and API live; default /dashboard. */
   basePath?: string;
+  /** Strategy 6's event stream (EVENT_STREAM, STREAM_MAXLEN); without it the page shows no stream. */
+  stream?: { name: string; maxlen: number };
   /** resque key prefix; default the queue library's. */
   namespace?: string;
   /** Required on every POST; default a fresh random one. */
@@ -65,6 +70,7 @@ export function dashboardRoutes(options: DashboardOptions): Dashboard {
   const loopbackOnly = isLoopback(options.host ?? '127.0.0.1');
   const conn = connectDashboardRedis(options.redis, options.logger, options.redisTimeoutMs ?? 2_000);
   const queue = new Queue({ redis: conn.redis, namespace: options.namespace, statusTtlMs: options.statusTtlMs });
+  const stream = options.stream ? new EventStream(conn.redis, options.stream.name, options.stream.maxlen) : null;
   const sampler = new ThroughputSampler(() =>
     conn.use(async (redis) => {
       const [processed, failed] = await redis.mget(queue.keys.processed, queue.keys.failedCount);
@@ -87,7 +93,7 @@ export function dashboardRoutes(options: DashboardOptions): Dashboard {
     { method: 'GET', path: at('/?'), handle: file('text/html', page) },
     { method: 'GET', path: at('/app\\.js'), handle: file('text/javascript', assets.script) },
     { method: 'GET', path: at('/style\\.css'), handle: file('text/css', assets.style) },
-    ...apiRoutes({ base: basePath, conn, queue, sampler, token, refuse }),
+    ...apiRoutes({ base: basePath, conn, queue, stream, sampler, token, refuse }),
   ];
   return {
     routes,
@@ -142,13 +148,14 @@ if (isMain(import.meta.url)) {
   if (!config.REDIS_URL) {
     process.stderr.write(
       'npm run dashboard shows an existing Redis: set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379 npm run dashboard\n' +
-        '(strategies 4 and 5 print the URL of the Redis they use)\n',
+        '(strategies 4, 5 and 6 print the URL of the Redis they use)\n',
     );
     process.exit(2);
   }
   const running = await startDashboard({
     redis: config.REDIS_URL.href.replace(/\/$/, ''),
     namespace: config.QUEUE_NAMESPACE,
+    stream: { name: config.EVENT_STREAM, maxlen: config.STREAM_MAXLEN },
     logger,
     host: config.DASHBOARD_HOST,
     port: config.DASHBOARD_PORT,

@@ -13,6 +13,7 @@
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:6:web   # alone; start consumers with the same REDIS_URL
 import type { Email } from '../../shared/email.ts';
+import { dashboardRoutes } from '../../shared/dashboard/server.ts';
 import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
 import { webRedis } from '../../shared/redis.ts';
@@ -54,11 +55,15 @@ export async function startWeb({ config, logger, redisUrl }: StrategyContext): P
     return { strategy: STRATEGY, transport: 'stream', pending, sent: mailer?.processed ?? 0, failed: mailer?.dead ?? 0, ...info };
   }
 
-  const http = await startHttp({ accept, stats }, httpOptions(config, logger));
+  // The stream, its groups and dead letters (and the queue panels, empty here) at /dashboard.
+  const dashboard = dashboardRoutes({ redis: redisUrl, logger: logger.child({ component: 'dashboard' }), host: config.HOST, stream });
+  const http = await startHttp({ accept, stats, routes: dashboard.routes }, httpOptions(config, logger));
+  logger.info({ dashboard: `${http.url}${dashboard.basePath}` }, `dashboard at ${http.url}${dashboard.basePath}`);
   return {
     url: http.url,
     async close() {
       await http.close();
+      await dashboard.close();
       await redis.quit();
     },
   };
