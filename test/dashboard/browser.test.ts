@@ -1,14 +1,12 @@
-// The dashboard end to end, in headless Chromium (Debian's, driven by
-// playwright-core): the real `npm run dashboard` process over a private Redis,
-// jobs produced and consumed by the queue library, emails sent to the real
-// sink. What a person sees on the page is what is in Redis, the page's buttons
-// change Redis, and nothing a job carries can run as script.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// The queue dashboard end to end, in headless Chromium (chromium.ts): the
+// real `npm run dashboard` process over a private Redis, jobs produced and
+// consumed by the queue library, emails sent to the real sink. What a person
+// sees on the page is what is in Redis, the page's buttons change Redis, and
+// nothing a job carries can run as script.
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { existsSync } from 'node:fs';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Email } from '../../shared/email.ts';
 import { createMailer, isPermanentFailure, type Mailer } from '../../shared/mailer.ts';
@@ -16,13 +14,9 @@ import { MultiWorker, Queue, Worker } from '../../shared/queue/index.ts';
 import { startSink, type Sink } from '../../shared/smtp-sink.ts';
 import { testRedis, type TestRedis } from '../helpers/queue.ts';
 import { killAll, ROOT, startEntry, type Child } from '../helpers/spawn.ts';
+import { openDashboard, poll, UI_TIMEOUT, type DashboardPage } from './chromium.ts';
 
-// A system Chromium, never a downloaded one: CHROMIUM_PATH, else the usual places.
-const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'].find(
-  (p): p is string => p !== undefined && p !== '' && existsSync(p),
-);
 const SCREENSHOT = path.join(ROOT, 'docs', 'dashboard.png');
-const UI_TIMEOUT = 15_000; // the page polls every 1.5 s; a slow CI machine gets ten rounds
 
 /** The private Redis; its clients (the test's, a worker's, the multiWorker's) log nothing while the banner test stops it. */
 let t: TestRedis;
@@ -33,11 +27,11 @@ let mailer: Mailer;
 let worker: Worker;
 let multi: MultiWorker;
 let dashboard: { child: Child; url: string };
-let context: BrowserContext;
-let profileDir: string;
+let browser: DashboardPage;
 let page: Page;
-const dialogs: string[] = [];
-const pageErrors: string[] = [];
+let dialogs: string[];
+let pageErrors: string[];
+let textOf: DashboardPage['textOf'];
 /** Ids the sink refuses with 550 (permanent: straight to the failed list) until a test lets them through. */
 const refused = new Set<string>();
 
@@ -51,28 +45,12 @@ beforeAll(async () => {
   sink = await startSink({ decide: ({ id }) => (id !== undefined && refused.has(id) ? 'perm' : undefined) });
   mailer = createMailer({ smtpUrl: sink.url, from: 'jobs@background-jobs.test', timeoutMs: 10_000 });
   dashboard = await startEntry('shared/dashboard/server.ts', { REDIS_URL: t.server.url, DASHBOARD_PORT: '0' });
-
-  if (!CHROMIUM) throw new Error('the dashboard test drives a real browser: install Chromium (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM_PATH');
-  profileDir = await mkdtemp(path.join(tmpdir(), 'bgjobs-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on('dialog', (d) => {
-    dialogs.push(`${d.type()}: ${d.message()}`);
-    void d.dismiss();
-  });
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  await page.goto(`${dashboard.url}/dashboard`);
-  await page.locator('#live[data-state="live"]').waitFor({ timeout: UI_TIMEOUT });
+  browser = await openDashboard(`${dashboard.url}/dashboard`);
+  ({ page, dialogs, pageErrors, textOf } = browser);
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+  await browser?.close();
   await worker?.stop(2_000);
   await multi?.stop(2_000);
   // The dashboard stops on SIGTERM with exit code 0 even after Redis went away and came back.
@@ -82,10 +60,6 @@ afterAll(async () => {
   await sink?.close();
   await t?.close();
 });
-
-/** Polls the text of the first element matching `selector` (bounded by UI_TIMEOUT). */
-const textOf = (selector: string) => () => page.locator(selector).first().textContent({ timeout: 1_000 }).catch(() => null);
-const poll = { timeout: UI_TIMEOUT, interval: 100 };
 
 describe('what the page shows', () => {
   it('shows the real length and latency of each queue after enqueueing, before any worker runs', async () => {

@@ -270,6 +270,71 @@ function renderQueues(q) {
   setText('nav-delayed', q.delayed > 0 ? num(q.delayed) : '');
 }
 
+/**
+ * @typedef {{ name: string, pending: number, idleMs: number }} ConsumerInfo
+ * @typedef {{ name: string, consumers: ConsumerInfo[], pending: number, lag: number, lastDeliveredId: string, processed: number, dead: number, trimmed: number }} GroupInfo
+ * @typedef {{ stream: string, length: number, firstId: string | null, lastId: string | null, maxlen: number, groups: GroupInfo[], deadLetters: number }} StreamInfo
+ * @typedef {{ id: string, at: number, entry: string, group: string, consumer: string, deliveries: number, error: string, fields: Record<string, string> | null, fieldCount: number }} DeadLetter
+ */
+
+/**
+ * The event stream and its groups; hidden where Redis holds no stream (strategies 4 and 5).
+ * @param {{ stream: StreamInfo | null, deadLetters: DeadLetter[] }} s
+ */
+function renderStreams(s) {
+  const info = s.stream;
+  const present = info !== null && (info.length > 0 || info.groups.length > 0 || info.deadLetters > 0);
+  byId('streams').hidden = !present;
+  byId('nav-streams').hidden = !present;
+  if (!info || !present) return;
+  setText('stream-name', info.stream);
+  setText('stream-length', num(info.length));
+  setText('stream-maxlen', `keeps about ${num(info.maxlen)}`);
+  setText('stream-first', info.firstId ?? '–');
+  setText('stream-last', info.lastId ?? '–');
+  setText('stream-groups', num(info.groups.length));
+  setText('stream-dead', num(info.deadLetters));
+  setText('nav-dead', info.deadLetters ? num(info.deadLetters) : '');
+  // A group lagging by more than half the retention is close to losing unread events to trimming.
+  const rows = info.groups.map((g) =>
+    el(
+      'tr',
+      { 'data-group': g.name },
+      el('td', {}, el('code', {}, g.name)),
+      el('td', { class: `num lag ${g.lag > info.maxlen / 2 ? 'warn' : ''}` }, num(g.lag)),
+      el('td', { class: 'num pending' }, num(g.pending)),
+      el('td', { class: 'num processed' }, num(g.processed)),
+      el('td', { class: `num dead ${g.dead > 0 ? 'bad' : ''}` }, num(g.dead)),
+      el('td', { class: `num trimmed ${g.trimmed > 0 ? 'bad' : ''}` }, num(g.trimmed)),
+      el('td', {}, el('code', {}, g.lastDeliveredId)),
+      el('td', {}, ...(g.consumers.length ? g.consumers.map(consumerLine) : [el('span', { class: 'empty' }, 'none yet')])),
+    ),
+  );
+  replaceRows(byId('group-rows'), rows.length ? rows : [el('tr', {}, el('td', { colspan: '8', class: 'empty' }, 'No consumer group reads this stream yet.'))]);
+  const dead = s.deadLetters.map((d) =>
+    el(
+      'article',
+      { class: 'entry dead-letter', 'data-dead': d.id, 'data-entry': d.entry },
+      el(
+        'div',
+        { class: 'entry-head' },
+        el('span', { class: 'job' }, el('strong', {}, `entry ${d.entry || '?'}`), d.fields?.id ? el('code', { class: 'id' }, d.fields.id) : null),
+        el('span', { class: 'meta' }, `group ${d.group || '?'} · consumer ${d.consumer || '?'} · ${d.deliveries} deliveries · ${clock(d.at)}`),
+        el('span', { class: 'actions' }, action('Retry', '/streams/dead/retry', { id: d.id }, 'retry-dead')),
+      ),
+      el('div', { class: 'error' }, el('strong', {}, 'Error'), ': ', d.error),
+      el('div', { class: 'args' }, d.fields ? compactJson(d.fields, 1000) : '(no readable fields)', d.fields && d.fieldCount > Object.keys(d.fields).length ? ` and ${d.fieldCount - Object.keys(d.fields).length} more fields` : null),
+    ),
+  );
+  const more = info.deadLetters > dead.length ? el('p', { class: 'hint' }, `Showing the newest ${dead.length} of ${num(info.deadLetters)}.`) : null;
+  replaceRows(byId('dead-list'), dead.length ? [...dead, ...(more ? [more] : [])] : [el('p', { class: 'empty' }, 'No dead letters.')]);
+}
+
+/** @param {ConsumerInfo} c */
+function consumerLine(c) {
+  return el('div', { class: 'consumer', 'data-consumer': c.name }, el('code', {}, c.name), ` · ${num(c.pending)} pending · idle ${duration(c.idleMs)}`);
+}
+
 /** @param {{ workers: any[], dead: number }} w */
 function renderWorkers(w) {
   const rows = w.workers.map((worker) => {
@@ -424,11 +489,12 @@ async function act(button, path, body) {
   }
 }
 
-/** @param {string} path @param {Record<string, number>} reply */
+/** @param {string} path @param {Record<string, number | string>} reply */
 function describe(path, reply) {
   if (path.endsWith('retry-all')) return `Retried ${reply.retried} job(s)${reply.skipped ? `, ${reply.skipped} could not run again` : ''}.`;
   if (path.endsWith('remove-all')) return `Removed ${reply.removed} failed job(s).`;
   if (path.endsWith('enqueue-now')) return 'Enqueued now.';
+  if (path.startsWith('/streams')) return `Appended again as entry ${reply.eventId}: every group reads it.`;
   return path.includes('retry') ? 'Retried: back in its queue.' : 'Removed.';
 }
 
@@ -465,15 +531,17 @@ let polling = false;
 async function poll() {
   polling = true;
   try {
-    const [overview, queues, workers, failed, delayed] = await Promise.all([
+    const [overview, queues, streams, workers, failed, delayed] = await Promise.all([
       getJson('/overview'),
       getJson('/queues'),
+      getJson('/streams'),
       getJson('/workers'),
       getJson('/failed?limit=50'),
       getJson('/delayed?limit=50'),
     ]);
     renderOverview(overview);
     renderQueues(queues);
+    renderStreams(streams);
     renderWorkers(workers);
     renderFailed(failed);
     renderDelayed(delayed);
