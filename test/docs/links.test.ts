@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../shared/root.ts';
 
-const DOCS = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'shared/queue/README.md'];
+const DOCS = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'shared/queue/README.md', 'shared/streams/README.md'];
 
 /** The text outside fenced code blocks: a `# comment` in a shell block is not a heading, nor `[x](y)` in code a link. */
 function prose(markdown: string): string {
