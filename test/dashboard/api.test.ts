@@ -3,39 +3,23 @@
 // Redis. The browser-level behaviour is in browser.test.ts.
 import http from 'node:http';
 import { networkInterfaces } from 'node:os';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { dashboardRoutes } from '../../shared/dashboard/server.ts';
 import { startHttp } from '../../shared/http.ts';
 import { createLogger } from '../../shared/logger.ts';
 import { Queue } from '../../shared/queue/index.ts';
-import { testRedis, type TestRedis } from '../helpers/queue.ts';
-import { killAll, spawnEntry, startEntry, type Child } from '../helpers/spawn.ts';
+import { spawnEntry } from '../helpers/spawn.ts';
 import { eventually } from '../helpers/wait.ts';
+import { DASHBOARD_ENTRY, dashboardTestbed } from './testbed.ts';
 
-const ENTRY = 'shared/dashboard/server.ts';
-
-let t: TestRedis;
-let redis: Redis;
+const d = dashboardTestbed();
 let queue: Queue;
-let dashboard: { child: Child; url: string };
 let token: string;
 let api: string;
 
-beforeAll(async () => {
-  t = await testRedis(); // its clients stay quiet while a test stops Redis
-  redis = t.client();
-  queue = new Queue({ redis });
-  dashboard = await startEntry(ENTRY, { REDIS_URL: t.server.url, DASHBOARD_PORT: '0' });
-  const ready = await dashboard.child.waitForLog((l) => typeof l.token === 'string', 5_000, 'the token in the ready line');
-  token = ready.token as string;
-  api = `${dashboard.url}/dashboard/api`;
-});
-
-afterAll(async () => {
-  if (dashboard) expect(await dashboard.child.stop()).toBe(0);
-  killAll();
-  await t?.close();
+beforeAll(() => {
+  queue = new Queue({ redis: d.redis });
+  ({ token, api } = d); // the testbed's, once it has started
 });
 
 const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -54,18 +38,18 @@ function rawGet(url: string, host: string): Promise<number> {
 
 describe('starting: loopback only, and told where Redis is', () => {
   it('without REDIS_URL, exits 2 and says how to point it at a Redis', async () => {
-    const child = spawnEntry(ENTRY, { REDIS_URL: '' });
+    const child = spawnEntry(DASHBOARD_ENTRY, { REDIS_URL: '' });
     expect(await child.exited).toBe(2);
     expect(child.text.join('\n')).toMatch(/set REDIS_URL, e\.g\. REDIS_URL=redis:\/\//);
   });
 
   it('listens on 127.0.0.1 by default, so other machines cannot reach it', async () => {
-    expect(new URL(dashboard.url).hostname).toBe('127.0.0.1');
+    expect(new URL(d.url).hostname).toBe('127.0.0.1');
     const external = Object.values(networkInterfaces())
       .flat()
       .find((a) => a && a.family === 'IPv4' && !a.internal);
     if (external) {
-      const port = new URL(dashboard.url).port;
+      const port = new URL(d.url).port;
       await expect(fetch(`http://${external.address}:${port}/dashboard`)).rejects.toThrow();
     }
   });
@@ -88,7 +72,7 @@ describe('reading changes nothing and shows what is in Redis', () => {
     expect(job).toMatchObject({ id: 'api-1', status: { state: 'queued' }, location: 'queue api-queue, position 1 of 1' });
     expect((await fetch(`${api}/jobs/never-enqueued`)).status).toBe(404);
     for (const path of ['/workers', '/failed']) expect((await fetch(`${api}${path}`)).status).toBe(200);
-    const page = await fetch(`${dashboard.url}/dashboard`);
+    const page = await fetch(`${d.url}/dashboard`);
     expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
     expect(await page.text()).toContain(`content="${token}"`);
   });
@@ -113,18 +97,18 @@ describe('state changes only by a same-origin POST with the token', () => {
       body: JSON.stringify(body),
     });
     expect(form.status).toBe(415);
-    expect(await redis.zcard(queue.keys.schedule)).toBe(1); // still there
+    expect(await d.redis.zcard(queue.keys.schedule)).toBe(1); // still there
   });
 
   it('refuses a foreign Host name while on loopback (DNS rebinding), even for reads', async () => {
     expect(await rawGet(`${api}/queues`, 'evil.example:80')).toBe(403);
-    expect(await rawGet(`${dashboard.url}/dashboard`, 'evil.example')).toBe(403);
-    expect(await rawGet(`${api}/queues`, `localhost:${new URL(dashboard.url).port}`)).toBe(200);
+    expect(await rawGet(`${d.url}/dashboard`, 'evil.example')).toBe(403);
+    expect(await rawGet(`${api}/queues`, `localhost:${new URL(d.url).port}`)).toBe(200);
   });
 
   it('acts with the token; acting twice on the same entry is a 409, not a different job', async () => {
     const body = await target();
-    const ok = await postJson('/delayed/enqueue-now', body, { 'x-dashboard-token': token, origin: dashboard.url, 'sec-fetch-site': 'same-origin' });
+    const ok = await postJson('/delayed/enqueue-now', body, { 'x-dashboard-token': token, origin: d.url, 'sec-fetch-site': 'same-origin' });
     expect(ok.status).toBe(200);
     expect(await queue.length('api-queue')).toBe(2);
     expect((await queue.status('api-2'))?.state).toBe('queued');
@@ -137,7 +121,7 @@ describe('state changes only by a same-origin POST with the token', () => {
 describe('mounted in a strategy web server', () => {
   it('serves the page and the API beside the email routes, with the same protections', async () => {
     const logger = createLogger({ strategy: 'test', role: 'web', format: 'json', level: 'silent' });
-    const mounted = dashboardRoutes({ redis: t.server.url, logger, host: '127.0.0.1' });
+    const mounted = dashboardRoutes({ redis: d.t.server.url, logger, host: '127.0.0.1' });
     const web = await startHttp({ accept: () => ({ status: 202, body: {} }), stats: () => ({}), routes: mounted.routes }, { port: 0, host: '127.0.0.1', logger });
     try {
       const page = await fetch(`${web.url}/dashboard`);
@@ -157,14 +141,14 @@ describe('mounted in a strategy web server', () => {
 
 describe('when Redis is down', () => {
   it('answers 503 at once with a clear error, and 200 again once Redis is back', async () => {
-    await t.server.kill();
+    await d.t.server.kill();
     const started = performance.now();
     const down = await fetch(`${api}/overview`);
     expect(down.status).toBe(503);
     expect(performance.now() - started).toBeLessThan(5_000); // bounded by the 2 s guard, never hanging
     expect(((await down.json()) as { error: string }).error).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ .*(unreachable|did not answer)/);
 
-    await t.server.start();
+    await d.t.server.start();
     // The dashboard reconnects by itself (backoff of at most 2 s).
     await eventually(async () => (await fetch(`${api}/queues`)).status, (s) => s === 200, 15_000, 'the API to answer 200 again');
   });

@@ -12,21 +12,20 @@ import type { Email } from '../../shared/email.ts';
 import { createMailer, isPermanentFailure, type Mailer } from '../../shared/mailer.ts';
 import { MultiWorker, Queue, Worker } from '../../shared/queue/index.ts';
 import { startSink, type Sink } from '../../shared/smtp-sink.ts';
-import { testRedis, type TestRedis } from '../helpers/queue.ts';
-import { killAll, ROOT, startEntry, type Child } from '../helpers/spawn.ts';
+import { ROOT } from '../helpers/spawn.ts';
 import { openDashboard, poll, UI_TIMEOUT, type DashboardPage } from './chromium.ts';
+import { dashboardTestbed } from './testbed.ts';
 
 const SCREENSHOT = path.join(ROOT, 'docs', 'dashboard.png');
 
-/** The private Redis; its clients (the test's, a worker's, the multiWorker's) log nothing while the banner test stops it. */
-let t: TestRedis;
+/** The private Redis and the dashboard; Redis's clients (the test's, a worker's, the multiWorker's) log nothing while the banner test stops it. */
+const d = dashboardTestbed();
 let redis: Redis;
 let queue: Queue;
 let sink: Sink;
 let mailer: Mailer;
 let worker: Worker;
 let multi: MultiWorker;
-let dashboard: { child: Child; url: string };
 let browser: DashboardPage;
 let page: Page;
 let dialogs: string[];
@@ -39,13 +38,11 @@ const email = (id: string, subject = `hello ${id}`): Email => ({ id, to: `${id}@
 const enqueueEmail = (e: Email, queueName = 'emailQueue') => queue.enqueue(queueName, 'sendEmail', [e], { id: e.id });
 
 beforeAll(async () => {
-  t = await testRedis();
-  redis = t.client();
+  redis = d.redis;
   queue = new Queue({ redis });
   sink = await startSink({ decide: ({ id }) => (id !== undefined && refused.has(id) ? 'perm' : undefined) });
   mailer = createMailer({ smtpUrl: sink.url, from: 'jobs@background-jobs.test', timeoutMs: 10_000 });
-  dashboard = await startEntry('shared/dashboard/server.ts', { REDIS_URL: t.server.url, DASHBOARD_PORT: '0' });
-  browser = await openDashboard(`${dashboard.url}/dashboard`);
+  browser = await openDashboard(`${d.url}/dashboard`);
   ({ page, dialogs, pageErrors, textOf } = browser);
 }, 60_000);
 
@@ -53,12 +50,9 @@ afterAll(async () => {
   await browser?.close();
   await worker?.stop(2_000);
   await multi?.stop(2_000);
-  // The dashboard stops on SIGTERM with exit code 0 even after Redis went away and came back.
-  if (dashboard) expect(await dashboard.child.stop()).toBe(0);
-  killAll();
   mailer?.close();
   await sink?.close();
-  await t?.close();
+  // Then the testbed checks that the dashboard stops on SIGTERM with exit code 0, even after Redis went away and came back.
 });
 
 describe('what the page shows', () => {
@@ -76,7 +70,7 @@ describe('what the page shows', () => {
   it('lists a running worker with what it is working on and since when, and a dead one awaiting recovery', async () => {
     sink.configure({ latencyMs: 2_500 }); // a slow provider keeps the worker busy long enough to look at
     worker = new Worker({
-      redis: t.client(),
+      redis: d.t.client(),
       queues: ['emailQueue'],
       jobs: { sendEmail: (e: Email) => mailer.send(e) },
       isPermanent: isPermanentFailure,
@@ -107,7 +101,7 @@ describe('what the page shows', () => {
 
   it("shows a multiWorker's task processors and event-loop delay", async () => {
     multi = new MultiWorker({
-      redis: t.client(),
+      redis: d.t.client(),
       queues: ['slowQueue'],
       jobs: { slowSleepJob: () => new Promise((resolve) => setTimeout(resolve, 400)) },
       minTaskProcessors: 1,
@@ -215,7 +209,7 @@ describe('safety', () => {
   });
 
   it('shows a clear banner while Redis is down, keeps the page, and clears it when Redis is back', async () => {
-    await t.server.kill(); // a crash: no goodbye to the clients
+    await d.t.server.kill(); // a crash: no goodbye to the clients
     const banner = page.locator('#banner');
     await banner.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     expect(await banner.textContent()).toMatch(/Redis is unreachable/);
@@ -223,7 +217,7 @@ describe('safety', () => {
     // The last data stays on screen (dimmed): not a blank page.
     expect(await textOf('[data-queue="newsletter"] .length')()).toBe('7');
 
-    await t.server.start();
+    await d.t.server.start();
     await banner.waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
     await page.locator('#notice').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     expect(await page.textContent('#notice')).toMatch(/Redis restarted/);

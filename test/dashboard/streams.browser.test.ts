@@ -4,35 +4,23 @@
 // Redis holds a stream; then a person sees each group's lag and pending
 // entries, its consumers, and the dead letters with their error - inert text
 // whatever the entry carried - and can append a dead letter's event again.
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStream } from '../../shared/streams/stream.ts';
-import { testRedis, type TestRedis } from '../helpers/queue.ts';
-import { killAll, startEntry, type Child } from '../helpers/spawn.ts';
 import { openDashboard, poll, UI_TIMEOUT, type DashboardPage } from './chromium.ts';
+import { dashboardTestbed } from './testbed.ts';
 
 const STREAM = 'browser:events';
 const HOSTILE = '<img src=x onerror=alert(1)>';
-
-let t: TestRedis;
-let redis: Redis;
+const d = dashboardTestbed({ EVENT_STREAM: STREAM, STREAM_MAXLEN: '500' });
 let stream: EventStream;
-let dashboard: { child: Child; url: string };
 let browser: DashboardPage;
 
 beforeAll(async () => {
-  t = await testRedis();
-  redis = t.client();
-  stream = new EventStream(redis, STREAM, 500);
-  dashboard = await startEntry('shared/dashboard/server.ts', { REDIS_URL: t.server.url, DASHBOARD_PORT: '0', EVENT_STREAM: STREAM, STREAM_MAXLEN: '500' });
-  browser = await openDashboard(`${dashboard.url}/dashboard`);
+  stream = new EventStream(d.redis, STREAM, 500);
+  browser = await openDashboard(`${d.url}/dashboard`);
 }, 60_000);
-
 afterAll(async () => {
   await browser?.close();
-  if (dashboard) expect(await dashboard.child.stop()).toBe(0);
-  killAll();
-  await t?.close();
 });
 
 const event = (n: number, subject = `hello ${n}`) => ({ type: 'email.requested', id: `ev-${n}`, to: `user${n}@example.com`, subject, text: `message ${n}` });
@@ -46,7 +34,7 @@ describe('the stream panel', () => {
   it("shows the stream's length, a group's lag and pending entries, and its consumer's idle time", async () => {
     for (let n = 1; n <= 6; n++) await stream.append(event(n));
     await stream.ensureGroup('mailer', '0');
-    await redis.xreadgroup('GROUP', 'mailer', 'mailer-1', 'COUNT', 2, 'STREAMS', STREAM, '>');
+    await d.redis.xreadgroup('GROUP', 'mailer', 'mailer-1', 'COUNT', 2, 'STREAMS', STREAM, '>');
     const { textOf, page } = browser;
     await page.locator('#streams').waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await expect.poll(textOf('#stream-length'), poll).toBe('6');
@@ -78,12 +66,12 @@ describe('the stream panel', () => {
 
   it("appends a dead letter's event to the stream again from the page, and the dead letter goes", async () => {
     const { page, textOf, pageErrors } = browser;
-    const before = await redis.xlen(STREAM);
+    const before = await d.redis.xlen(STREAM);
     const letter = page.locator('article.dead-letter').first();
     await letter.locator('button[data-action="retry-dead"]').click();
     await letter.waitFor({ state: 'detached', timeout: UI_TIMEOUT });
-    expect(await redis.xlen(STREAM)).toBe(before + 1);
-    const [latest] = await redis.xrevrange(STREAM, '+', '-', 'COUNT', 1);
+    expect(await d.redis.xlen(STREAM)).toBe(before + 1);
+    const [latest] = await d.redis.xrevrange(STREAM, '+', '-', 'COUNT', 1);
     const fields = latest![1];
     expect(fields).toContain(HOSTILE);
     expect(fields.slice(0, 2)).toEqual(['type', 'email.requested']);

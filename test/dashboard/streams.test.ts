@@ -4,55 +4,39 @@
 // consumer, which dead-letters what is not an event, one left with entries
 // delivered and not acknowledged. The page over the same API is in
 // streams.browser.test.ts.
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupConsumer } from '../../shared/streams/consumer.ts';
 import { EventStream } from '../../shared/streams/stream.ts';
-import { testRedis, type TestRedis } from '../helpers/queue.ts';
-import { killAll, startEntry, type Child } from '../helpers/spawn.ts';
 import { eventually } from '../helpers/wait.ts';
+import { dashboardTestbed } from './testbed.ts';
 
 const STREAM = 'test:events';
-
-let t: TestRedis;
-let redis: Redis;
+const d = dashboardTestbed({ EVENT_STREAM: STREAM, STREAM_MAXLEN: '1000' });
 let stream: EventStream;
-let dashboard: { child: Child; url: string };
-let token: string;
-let api: string;
 let counter: GroupConsumer | undefined;
 /** The entry that is not an event: the signups group dead-letters it. */
 let junk: string;
 
-beforeAll(async () => {
-  t = await testRedis();
-  redis = t.client();
-  stream = new EventStream(redis, STREAM, 1_000);
-  dashboard = await startEntry('shared/dashboard/server.ts', { REDIS_URL: t.server.url, DASHBOARD_PORT: '0', EVENT_STREAM: STREAM, STREAM_MAXLEN: '1000' });
-  token = (await dashboard.child.waitForLog((l) => typeof l.token === 'string', 5_000, 'the token in the ready line')).token as string;
-  api = `${dashboard.url}/dashboard/api`;
+beforeAll(() => {
+  stream = new EventStream(d.redis, STREAM, 1_000);
 });
-
 afterAll(async () => {
   await counter?.stop(2_000);
-  if (dashboard) expect(await dashboard.child.stop()).toBe(0);
-  killAll();
-  await t?.close();
 });
 
 interface StreamsReply {
   stream: { stream: string; length: number; firstId: string | null; lastId: string | null; maxlen: number; deadLetters: number; groups: { name: string; lag: number; pending: number; processed: number; dead: number; consumers: { name: string; pending: number; idleMs: number }[] }[] };
   deadLetters: { id: string; entry: string; group: string; consumer: string; deliveries: number; error: string; fields: Record<string, string> | null; fieldCount: number }[];
 }
-const streams = async (query = '') => (await (await fetch(`${api}/streams${query}`)).json()) as StreamsReply;
-const retry = (id: unknown, headers: Record<string, string> = { 'x-dashboard-token': token }) =>
-  fetch(`${api}/streams/dead/retry`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ id }) });
+const streams = async (query = '') => (await (await fetch(`${d.api}/streams${query}`)).json()) as StreamsReply;
+const retry = (id: unknown, headers: Record<string, string> = { 'x-dashboard-token': d.token }) =>
+  fetch(`${d.api}/streams/dead/retry`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ id }) });
 const event = (n: number) => ({ type: 'email.requested', id: `ev-${n}`, to: `user${n}@example.com`, subject: `hello ${n}`, text: `message ${n}` });
 
 describe('before the stream exists', () => {
   it('answers the stream as empty, with no groups, and the queue panels without error', async () => {
     expect(await streams()).toEqual({ stream: { stream: STREAM, length: 0, firstId: null, lastId: null, maxlen: 1000, groups: [], deadLetters: 0 }, deadLetters: [] });
-    for (const path of ['/overview', '/queues', '/workers', '/failed', '/delayed']) expect((await fetch(`${api}${path}`)).status).toBe(200);
+    for (const path of ['/overview', '/queues', '/workers', '/failed', '/delayed']) expect((await fetch(`${d.api}${path}`)).status).toBe(200);
   });
 });
 
@@ -60,18 +44,18 @@ describe('a stream with two groups', () => {
   beforeAll(async () => {
     const ids = [];
     for (let n = 1; n <= 5; n++) ids.push(await stream.append(event(n)));
-    junk = (await redis.xadd(STREAM, '*', 'junk', '1'))!;
+    junk = (await d.redis.xadd(STREAM, '*', 'junk', '1'))!;
     // mailer: two entries delivered to mailer-1 and never acknowledged (it "died"), four not yet delivered.
     await stream.ensureGroup('mailer', '0');
-    await redis.xreadgroup('GROUP', 'mailer', 'mailer-1', 'COUNT', 2, 'STREAMS', STREAM, '>');
+    await d.redis.xreadgroup('GROUP', 'mailer', 'mailer-1', 'COUNT', 2, 'STREAMS', STREAM, '>');
     // signups: the library's consumer counts every event and dead-letters what is not one.
     await stream.ensureGroup('signups', '0');
-    const blocking = t.client();
+    const blocking = d.t.client();
     counter = new GroupConsumer({
       stream,
       group: 'signups',
       name: 'signups-1',
-      redis: t.client(),
+      redis: d.t.client(),
       blocking,
       concurrency: 4,
       minIdleMs: 60_000,
@@ -83,8 +67,8 @@ describe('a stream with two groups', () => {
       isPermanent: (err) => (err as { permanent?: boolean }).permanent === true,
     });
     counter.start();
-    await eventually(() => redis.get(stream.keys.stat('signups', 'processed')), (v) => v === '5', 10_000, 'signups to count five events');
-    await eventually(() => redis.xlen(stream.keys.dead), (n) => n === 1, 10_000, 'the junk entry in the dead letters');
+    await eventually(() => d.redis.get(stream.keys.stat('signups', 'processed')), (v) => v === '5', 10_000, 'signups to count five events');
+    await eventually(() => d.redis.xlen(stream.keys.dead), (n) => n === 1, 10_000, 'the junk entry in the dead letters');
     expect(ids).toHaveLength(5);
   });
 
@@ -110,14 +94,14 @@ describe('a stream with two groups', () => {
   it('cuts a huge dead letter to a readable size, and shows one that is not ours without failing', async () => {
     const huge = await stream.append({ ...event(6), text: 'x'.repeat(1_000_000) });
     await stream.deadLetter('mailer', { id: huge, fields: { ...event(6), text: 'x'.repeat(1_000_000) } }, 'mailer-1', 1, 'message too large');
-    await redis.xadd(stream.keys.dead, '*', 'error', 'written by hand', 'fields', '[not json');
-    const res = await fetch(`${api}/streams`);
+    await d.redis.xadd(stream.keys.dead, '*', 'error', 'written by hand', 'fields', '[not json');
+    const res = await fetch(`${d.api}/streams`);
     expect(Number(res.headers.get('content-length'))).toBeLessThan(20_000);
     const { deadLetters } = (await res.json()) as StreamsReply;
     expect(deadLetters[0]).toMatchObject({ error: 'written by hand', fields: null, group: '', entry: '' });
     expect(deadLetters[1]!.fields!.text).toMatch(/^x{1000}… \(1000000 characters\)$/);
     expect((await streams('?limit=1')).deadLetters).toHaveLength(1);
-    expect((await fetch(`${api}/streams?limit=1000`)).status).toBe(400);
+    expect((await fetch(`${d.api}/streams?limit=1000`)).status).toBe(400);
   });
 });
 
@@ -127,16 +111,16 @@ describe('retrying a dead letter', () => {
   it('appends its event again as a new entry and deletes the dead letter, only with the token', async () => {
     const { id } = await deadLetterOf(junk);
     expect((await retry(id, {})).status).toBe(403);
-    expect((await retry(id, { 'x-dashboard-token': token, origin: 'http://evil.example' })).status).toBe(403);
+    expect((await retry(id, { 'x-dashboard-token': d.token, origin: 'http://evil.example' })).status).toBe(403);
     expect((await retry('1-0; FLUSHALL')).status).toBe(400);
-    const before = await redis.xlen(STREAM);
+    const before = await d.redis.xlen(STREAM);
 
     const ok = await retry(id);
     expect(ok.status).toBe(200);
     const { eventId } = (await ok.json()) as { eventId: string };
-    expect(await redis.xlen(STREAM)).toBe(before + 1);
-    expect(await redis.xrange(STREAM, eventId, eventId)).toEqual([[eventId, ['junk', '1']]]);
-    expect(await redis.xrange(stream.keys.dead, id, id)).toEqual([]);
+    expect(await d.redis.xlen(STREAM)).toBe(before + 1);
+    expect(await d.redis.xrange(STREAM, eventId, eventId)).toEqual([[eventId, ['junk', '1']]]);
+    expect(await d.redis.xrange(stream.keys.dead, id, id)).toEqual([]);
     // Every group reads it again: signups gives up on it once more.
     await eventually(async () => (await streams()).deadLetters.filter((d) => d.entry === eventId).length, (n) => n === 1, 10_000, 'the retried junk dead-lettered again');
 
@@ -149,6 +133,6 @@ describe('retrying a dead letter', () => {
     const { id } = (await streams()).deadLetters.find((d) => d.error === 'written by hand')!;
     const refused = await retry(id);
     expect(refused.status).toBe(422);
-    expect(await redis.xrange(stream.keys.dead, id, id)).toHaveLength(1);
+    expect(await d.redis.xrange(stream.keys.dead, id, id)).toHaveLength(1);
   });
 });
