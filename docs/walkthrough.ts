@@ -6,7 +6,7 @@
 //
 // One SMTP sink runs inside this process (so it can count deliveries per
 // tracking id and change its latency between steps) and one private Redis
-// serves strategies 4 and 5. Every process the tour starts runs in a process
+// serves strategies 4, 5 and 6. Every process the tour starts runs in a process
 // group of its own, is stopped with SIGTERM and its exit code checked; Ctrl-C
 // stops them all. It pauses between steps ("press Enter") unless --no-pause is
 // given or stdin is not a terminal. About a minute with --no-pause.
@@ -224,7 +224,7 @@ function result(n: number, o: Omit<Outcome, 'strategy' | 'what'>, extra = ''): v
   say(`=> strategy ${n}: accepted ${o.accepted}, delivered ${o.delivered}, lost ${o.lost}${extra}`);
 }
 
-// --- The five steps ------------------------------------------------------------------
+// --- The six steps ------------------------------------------------------------------
 
 interface Ctx {
   sink: Sink;
@@ -392,12 +392,78 @@ async function multiWorker({ sink, redis }: Ctx): Promise<Outcome> {
   return { strategy: '5. multiWorker', ...c, what: `up to ${peak} emails at once in 1 process; SIGKILL: ${recovered.jobs} jobs came back` };
 }
 
-const steps: { title: string; anchor: string; idea: string; run: (ctx: Ctx) => Promise<Outcome> }[] = [
+/** The stream's view of one consumer group, from /stats. */
+type GroupStats = { name: string; processed: number; pending: number; lag: number };
+const group = (s: Record<string, unknown>, name: string) => (s.groups as GroupStats[] | undefined)?.find((g) => g.name === name);
+
+async function eventBus({ sink, redis }: Ctx): Promise<Outcome[]> {
+  const flush = createRedis(redis.url);
+  await flush.flushall(); // strategy 5's queue: not this step's business
+  sink.configure({ latencyMs: 300 });
+  const env = { SMTP_URL: sink.url.href, REDIS_URL: redis.url, RESTART_BACKOFF_MS: '250' };
+  const { proc, url } = await start('strategies/6-event-bus/main.ts', env);
+  const online = (p: Proc, role: string, not?: number) => p.waitFor((l) => l.msg === 'child online' && l.child === role && l.childPid !== not, `the ${role} consumer online`);
+  const mailer = (await online(proc, 'mailer')).childPid as number;
+  const signups = (await online(proc, 'signups')).childPid as number;
+  const web = proc.lines.find((l) => l.msg === 'child online' && l.child === 'web')?.childPid as number;
+  say(`started strategies/6-event-bus/main.ts: supervisor ${proc.pid}, web ${web}, mailer consumer ${mailer}, signups consumer ${signups} (sink: 300 ms per email)`);
+  const answers = await postMany(url, 'eb', 8);
+  say(`8 users signed up: ${answers.filter((a) => a.status === 202).length} answers "202 published", each once Redis had appended the event to the stream`);
+  await until(() => sink.stats(), (s) => s.unique >= 1 && s.inProgress > 0, 'an email on the wire');
+  process.kill(mailer, 'SIGKILL');
+  say(`kill -9 ${mailer} (the mailer) in the middle of sending an email; its entry stays pending in the group "mailer"`);
+  const reborn = (await online(proc, 'mailer', mailer)).childPid as number;
+  say(`the supervisor restarted it as the same consumer, mailer-1 (pid ${reborn}): it reads its own pending entries first, no claim time to wait out`);
+  const ids = accepted(answers);
+  await sink.waitFor((_, s) => ids.every((id) => s.deliveries().has(id)), PATIENCE_MS, 'every accepted email');
+  const done = await until(() => stats(url), (s) => s.pending === 0 && group(s, 'signups')?.processed === ids.length, 'nothing pending, every event counted');
+  await sinkSettled(sink);
+  const c = count(sink, ids);
+  say(`the signups group, which the web process knows nothing of, counted all ${group(done, 'signups')!.processed} events on its own; the mailer's crash did not touch it`);
+  if (c.duplicates > 0) say(`${c.duplicates} arrived twice: the one on the wire at the kill reached the sink, and was read again from the pending list (at least once)`);
+
+  // Replay: a group the stream has never seen, created from the oldest event it keeps.
+  const audit = launch('strategies/6-event-bus/consumer.ts', { REDIS_URL: redis.url, CONSUMER_GROUP: 'audit', GROUP_START: '0' });
+  await audit.waitFor((l) => l.msg === 'consumer ready', 'the audit consumer ready');
+  const replayed = await until(() => stats(url), (s) => group(s, 'audit')?.processed === ids.length, 'the audit group to catch up');
+  const domains = await flush.hgetall('events:email-requested:domains:audit');
+  say(`a new group, audit, started afterwards at 0: it replayed and counted all ${group(replayed, 'audit')!.processed} events, appended before it existed (per domain: ${JSON.stringify(domains)})`);
+  await stopAndSay(audit, 'the audit consumer');
+  await stopAndSay(proc, 'the supervisor, which stops the web process, then the consumers');
+  result(6, c, `, read again by the restarted mailer; the audit group created later replayed ${group(replayed, 'audit')!.processed}, duplicates ${c.duplicates}`);
+  const stream: Outcome = { strategy: '6. Event bus', ...c, what: 'SIGKILL of the mailer: its entry stayed pending; a new group replayed every event' };
+
+  // The same processes on Redis Pub/Sub: a message goes to whoever listens at that instant, and nowhere else.
+  sink.reset();
+  const ps = await start('strategies/6-event-bus/main.ts', { ...env, EVENT_TRANSPORT: 'pubsub', RESTART_BACKOFF_MS: '1000' });
+  const subscriber = (await online(ps.proc, 'mailer')).childPid as number;
+  say(`started it again with EVENT_TRANSPORT=pubsub: supervisor ${ps.proc.pid}, mailer subscriber ${subscriber}`);
+  const before = await postMany(ps.url, 'ps', 3);
+  await sink.waitFor((_, s) => before.every((a) => s.deliveries().has(a.id)), PATIENCE_MS, 'the first 3 emails');
+  say('3 users signed up and got their email: while the subscriber listens, pub/sub works');
+  process.kill(subscriber, 'SIGKILL');
+  await ps.proc.waitFor((l) => l.child === 'mailer' && l.childPid === subscriber && /died/.test(l.msg ?? ''), 'the supervisor noticing');
+  const during = await postMany(ps.url, 'ps', 5, 4);
+  say(`kill -9 ${subscriber} (the mailer subscriber), and 5 users signed up before it was back: ${accepted(during).length} answers "202 published"`);
+  await online(ps.proc, 'mailer', subscriber);
+  await sinkSettled(sink);
+  const lossy = count(sink, accepted([...before, ...during]));
+  const published = await stats(ps.url);
+  say(`the sink got ${lossy.delivered}. The ${lossy.lost} published while the subscriber was down reached only the signups subscriber; Redis kept no copy, and the one that came back hears only what comes next`);
+  say(`nothing says which: the web process counted ${published.events} events, ${published.heardByNobody} heard by nobody - someone did hear each one`);
+  await stopAndSay(ps.proc, 'the supervisor');
+  say(`=> strategy 6 on pub/sub: accepted ${lossy.accepted}, delivered ${lossy.delivered}, lost ${lossy.lost}. The stream kept every event for every group; pub/sub keeps none`);
+  flush.disconnect();
+  return [stream, { strategy: '6. on Pub/Sub', ...lossy, what: 'SIGKILL of the subscriber: what was published meanwhile was lost' }];
+}
+
+const steps: { title: string; anchor: string; idea: string; run: (ctx: Ctx) => Promise<Outcome | Outcome[]> }[] = [
   { title: '1. Foreground', anchor: '1-foreground', idea: 'The request sends the email itself: the user waits for the provider.', run: foreground },
   { title: '2. Fire-and-forget', anchor: '2-fire-and-forget', idea: 'Answer at once, send later in the same process - from memory.', run: fireAndForget },
   { title: '3. Cluster IPC', anchor: '3-cluster-ipc', idea: 'A web child, a worker child and a primary relaying emails between them.', run: clusterIpc },
   { title: '4. Redis queue', anchor: '4-redis-queue', idea: 'The web process stores a job in Redis; a worker process takes it from there.', run: redisQueue },
   { title: '5. multiWorker', anchor: '5-multiworker', idea: "Strategy 4's queue, with one worker process that runs many jobs at once.", run: multiWorker },
+  { title: '6. Event bus', anchor: '6-event-bus', idea: 'The web process announces each email on a Redis stream; consumer groups react, each to every event.', run: eventBus },
 ];
 
 // --- The tour --------------------------------------------------------------------------
@@ -450,16 +516,16 @@ async function checkNothingLeft(): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help')) {
-    out('npm run walkthrough [-- --no-pause]   the five strategies, narrated; see docs/walkthrough.md');
+    out('npm run walkthrough [-- --no-pause]   the six strategies, narrated; see docs/walkthrough.md');
     return 0;
   }
   const interactive = !argv.includes('--no-pause') && process.stdin.isTTY === true;
   const { pause, close } = pauser(interactive);
-  out('The walkthrough: five ways to send an email outside the request, each run for real (docs/walkthrough.md has the long version).');
+  out('The walkthrough: six ways to send an email outside the request, each run for real (docs/walkthrough.md has the long version).');
   sink = await startSink();
   redis = await startPrivateRedis();
   pids.add(redis.pid()!);
-  out(`One SMTP sink (in this process, ${sink.url.href}) counts what arrives; one private Redis (pid ${redis.pid()}) serves strategies 4 and 5.`);
+  out(`One SMTP sink (in this process, ${sink.url.href}) counts what arrives; one private Redis (pid ${redis.pid()}) serves strategies 4, 5 and 6.`);
   const outcomes: Outcome[] = [];
   for (const step of steps) {
     out();
@@ -467,7 +533,7 @@ async function main(argv: string[]): Promise<number> {
     say(step.idea);
     await pause('  press Enter to run it (Ctrl-C stops the tour)');
     sink.reset();
-    outcomes.push(await step.run({ sink, redis }));
+    outcomes.push(...[await step.run({ sink, redis })].flat());
   }
   close();
   out();
@@ -477,7 +543,8 @@ async function main(argv: string[]): Promise<number> {
   for (const o of outcomes) {
     out(`  ${o.strategy.padEnd(w)}  ${String(o.accepted).padStart(8)}  ${String(o.delivered).padStart(9)}  ${String(o.lost).padStart(4)}  ${o.what}`);
   }
-  out('  Only a queue outside the process (4, 5) kept every accepted email through a kill -9; 5 also sent them many at a time.');
+  out('  Only what lived outside the process - the queue (4, 5) and the stream (6) - kept every accepted email through a kill -9;');
+  out('  5 also sent them many at a time, 6 let a group added later replay them, and pub/sub on the same Redis lost what nobody heard.');
   out('  The numbers behind it, on your machine: npm run bench (docs/walkthrough.md#the-benchmark).');
   await stopEverything();
   await checkNothingLeft();

@@ -1,6 +1,7 @@
 // npm run walkthrough, end to end, as CI runs it: the real tour with
 // --no-pause, read the way a person reads it. Its plain-words lines are the
-// lessons (2 loses mail at a kill, 4 loses none and recovers, 5 scales), so
+// lessons (2 loses mail at a kill, 4 loses none and recovers, 5 scales, 6's
+// stream loses none and replays while its pub/sub loses what nobody heard), so
 // the test asserts on them; it also holds the tour to its promise of leaving
 // no process behind.
 import { spawn } from 'node:child_process';
@@ -34,7 +35,7 @@ function outcome(output: string, n: number) {
 }
 
 describe('npm run walkthrough -- --no-pause', () => {
-  it('runs all five strategies, tells what each kill cost in plain words, exits 0 and leaves no process behind', async () => {
+  it('runs all six strategies, tells what each kill cost in plain words, exits 0 and leaves no process behind', async () => {
     const started = Date.now();
     // stdin is not a terminal here either: the tour must not wait for Enter.
     const tour = spawn(process.execPath, ['--import', 'tsx', TOUR, '--no-pause'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -49,7 +50,7 @@ describe('npm run walkthrough -- --no-pause', () => {
     leftover = pidLine ? pidLine[2]!.trim().split(' ').map(Number) : [];
 
     expect(code, output).toBe(0);
-    expect(output).toMatch(/== 1\. Foreground ==[\s\S]*== 2\. Fire-and-forget ==[\s\S]*== 3\. Cluster IPC ==[\s\S]*== 4\. Redis queue ==[\s\S]*== 5\. multiWorker ==/);
+    expect(output).toMatch(/== 1\. Foreground ==[\s\S]*== 2\. Fire-and-forget ==[\s\S]*== 3\. Cluster IPC ==[\s\S]*== 4\. Redis queue ==[\s\S]*== 5\. multiWorker ==[\s\S]*== 6\. Event bus ==/);
 
     // 1: the client waits for the provider (1000 ms), and gets the truth.
     const one = outcome(output, 1);
@@ -81,9 +82,22 @@ describe('npm run walkthrough -- --no-pause', () => {
     expect(Number(five.line.match(/processors rose from 1 to (\d+)/)?.[1])).toBeGreaterThan(1);
     expect(Number(five.line.match(/recovered (\d+) from the dead multiWorker/)?.[1])).toBeGreaterThanOrEqual(1);
 
+    // 6: the stream loses nothing to a kill -9 of the mailer, the second group counts every event, and a group created later replays them all.
+    const six = outcome(output, 6);
+    expect(six).toMatchObject({ accepted: 8, delivered: 8, lost: 0 });
+    expect(Number(output.match(/the signups group, which the web process knows nothing of, counted all (\d+) events/)?.[1])).toBe(8);
+    expect(Number(six.line.match(/the audit group created later replayed (\d+)/)?.[1])).toBe(8);
+    // ...and the same processes on pub/sub lose what is published while the subscriber is down.
+    const pubsub = output.match(/=> strategy 6 on pub\/sub: accepted (\d+), delivered (\d+), lost (\d+)/);
+    expect(pubsub, output).not.toBeNull();
+    const [psAccepted, psDelivered, psLost] = pubsub!.slice(1).map(Number) as [number, number, number];
+    expect(psAccepted).toBe(8);
+    expect(psLost).toBeGreaterThan(0);
+    expect(psDelivered + psLost).toBe(8);
+
     // Every stop (all but 2's, which the lesson kills) was a SIGTERM that drained and exited 0...
     const stops = output.match(/with SIGTERM: exit code \S+/g) ?? [];
-    expect(stops).toHaveLength(4);
+    expect(stops).toHaveLength(7);
     for (const s of stops) expect(s).toBe('with SIGTERM: exit code 0,');
     // ...and every pid it printed (strategies, their forked children, Redis) is gone.
     expect(pidLine, output).not.toBeNull();
