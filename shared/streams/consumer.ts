@@ -55,11 +55,10 @@ export interface ConsumerEvents {
   error: [err: Error];
 }
 
-const flat = (pairs: string[]): Record<string, string> => {
-  const fields: Record<string, string> = {};
-  for (let i = 0; i + 1 < pairs.length; i += 2) fields[pairs[i]!] = pairs[i + 1]!;
-  return fields;
-};
+// Object.fromEntries defines each field as the object's own: a field named
+// __proto__ (anyone can XADD one) stays a field the check refuses, where
+// `fields[name] = value` would drop it silently and let the rest through.
+const flat = (pairs: string[]): Record<string, string> => Object.fromEntries(pairs.flatMap((name, i) => (i % 2 === 0 && i + 1 < pairs.length ? [[name, pairs[i + 1]!]] : [])));
 
 export class GroupConsumer extends EventEmitter<ConsumerEvents> {
   private readonly o: Required<ConsumerOptions>;

@@ -18,6 +18,17 @@ export const keys = (stream: string) => ({
 
 /** Dead letters are kept for people to read, not forever. */
 const DEAD_LETTERS_KEPT = 10_000;
+/**
+ * Characters of an entry's fields a dead letter copies: all of any email we
+ * accept, but not a hostile entry's megabytes once per group, 10,000 times.
+ * The entry itself stays in the stream until trimmed.
+ */
+const FIELDS_KEPT = 64 * 1024;
+
+function fieldsExcerpt(fields: Record<string, string> | null): string {
+  const json = JSON.stringify(fields ?? {});
+  return json.length <= FIELDS_KEPT ? json : `${json.slice(0, FIELDS_KEPT)}... (${json.length} characters in all)`;
+}
 
 export interface GroupInfo {
   name: string;
@@ -88,7 +99,7 @@ export class EventStream {
   async deadLetter(group: string, entry: { id: string; fields: Record<string, string> | null }, consumer: string, deliveries: number, error: string): Promise<void> {
     await this.redis
       .multi()
-      .xadd(this.keys.dead, 'MAXLEN', '~', DEAD_LETTERS_KEPT, '*', 'entry', entry.id, 'group', group, 'consumer', consumer, 'deliveries', String(deliveries), 'error', error, 'fields', JSON.stringify(entry.fields ?? {}))
+      .xadd(this.keys.dead, 'MAXLEN', '~', DEAD_LETTERS_KEPT, '*', 'entry', entry.id, 'group', group, 'consumer', consumer, 'deliveries', String(deliveries), 'error', error, 'fields', fieldsExcerpt(entry.fields))
       .xack(this.name, group, entry.id)
       .incr(this.keys.stat(group, 'dead'))
       .exec();
