@@ -32,9 +32,25 @@ describe('config', () => {
     ['REDIS_URL', 'not a url'],
     ['LOG_LEVEL', 'loud'],
     ['SMTP_ALLOW_REMOTE', 'maybe'],
+    ['EVENT_TRANSPORT', 'kafka'],
+    ['STREAM_MAXLEN', '0'],
+    ['CONSUMER_GROUP', 'mailer\nsignups'],
+    ['GROUP_RESET', 'maybe'],
+    ['CLAIM_MIN_IDLE_MS', '30000'],
   ])('refuses %s=%j with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name} must`));
+  });
+
+  it('strategy 6 runs from its defaults: a stream, the mailer group from the oldest event, a claim time past the slowest send', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ EVENT_TRANSPORT: 'stream', EVENT_STREAM: 'events:email-requested', STREAM_MAXLEN: 100_000, CONSUMER_GROUP: 'mailer', GROUP_START: '0', GROUP_RESET: false });
+    expect(config.CLAIM_MIN_IDLE_MS).toBeGreaterThan(config.SMTP_TIMEOUT_MS);
+  });
+
+  it('refuses a claim time that does not exceed SMTP_TIMEOUT_MS, which would send an email still on its way a second time', () => {
+    expect(() => loadConfig({ CLAIM_MIN_IDLE_MS: '5000', SMTP_TIMEOUT_MS: '5000' })).toThrow(/CLAIM_MIN_IDLE_MS must exceed SMTP_TIMEOUT_MS \(5000 ms\), got 5000/);
+    expect(loadConfig({ CLAIM_MIN_IDLE_MS: '5001', SMTP_TIMEOUT_MS: '5000' }).CLAIM_MIN_IDLE_MS).toBe(5001);
   });
 
   it('reports every bad variable at once', () => {
