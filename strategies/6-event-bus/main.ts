@@ -18,6 +18,8 @@ import { isMain, runStrategy, type StrategyContext } from '../../shared/main.ts'
 import { superviseWebAndWorkers } from '../../shared/supervisor.ts';
 
 export async function start(ctx: StrategyContext) {
+  // A supervised consumer starts again after every crash, and a reset would replay its group each time: a reset is a one-off.
+  if (ctx.config.GROUP_RESET) throw new Error('GROUP_RESET=true would replay on every restart of a supervised consumer: run it once with npm run strategy:6:consumer');
   const died =
     ctx.config.EVENT_TRANSPORT === 'pubsub'
       ? 'what is published until it is back never reaches it'

@@ -258,6 +258,13 @@ describe('strategy 6: configuration', () => {
     expect(await child.exited).toBe(2);
     expect(child.text.join('\n')).toMatch(/CLAIM_MIN_IDLE_MS must exceed SMTP_TIMEOUT_MS \(1000 ms\), got 1000/);
   });
+
+  it('the supervisor refuses GROUP_RESET=true: every restart after a crash would replay the group again', async () => {
+    const child = spawnEntry(MAIN, env({ GROUP_RESET: 'true' }));
+    expect(await child.exited).not.toBe(0);
+    expect(child.text.join('\n')).toMatch(/GROUP_RESET=true would replay on every restart.*npm run strategy:6:consumer/);
+    expect(child.lines.filter((l) => l.msg === 'child online')).toEqual([]);
+  });
 });
 
 /** Stream ids compare as (milliseconds, sequence). */
