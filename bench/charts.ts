@@ -13,6 +13,9 @@ const COLORS: Record<string, string> = {
   '3-cluster-ipc': '#9467bd',
   '4-redis-queue': '#1f77b4',
   '5-multi-worker': '#2ca02c',
+  '6-event-bus': '#8c564b',
+  '6-claim': '#c49c94',
+  '6-pubsub': '#e377c2',
 };
 const colorOf = (name: string) => COLORS[name] ?? '#17becf';
 const num = (n: number) => (Math.round(n * 10) / 10).toString();

@@ -4,8 +4,10 @@
 //
 //   strategies 1, 2   the server itself; the harness starts it again on the
 //                     same port, as systemd or Kubernetes would
-//   strategies 3-5    the `worker` child named by the supervisor's latest
-//                     "child online" line; the supervisor restarts it itself
+//   strategies 3-6    the child named by the supervisor's latest "child
+//                     online" line with the target's role (`worker` of 3-5,
+//                     `mailer` of 6: the consumer that sends); the supervisor
+//                     restarts it itself
 //
 // SIGKILL, not SIGTERM: no shutdown handler runs, so whatever the process held
 // only in memory is gone. That is the question the pass asks.
@@ -35,7 +37,7 @@ export async function waitForPending(url: string, maxWaitMs = 1000): Promise<num
   }
 }
 
-const isWorkerOnline = (l: LogLine) => l.msg === 'child online' && l.child === 'worker' && typeof l.childPid === 'number';
+const isOnline = (role: string) => (l: LogLine) => l.msg === 'child online' && l.child === role && typeof l.childPid === 'number';
 
 async function gone(pid: number, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
@@ -65,10 +67,12 @@ export async function crash(run: TargetRun, loadStartedAt: number): Promise<Cras
     }
   }
 
-  const online = run.proc.lines.filter(isWorkerOnline);
+  const kind = run.target.crash;
+  const isChildOnline = isOnline(kind);
+  const online = run.proc.lines.filter(isChildOnline);
   const latest = online[online.length - 1];
   if (!latest) {
-    return { kind: 'worker', killedPid: 0, atMs, restartedPid: null, restartMs: null, killedIsGone: false, error: 'no "child online" line for a worker child' };
+    return { kind, killedPid: 0, atMs, restartedPid: null, restartMs: null, killedIsGone: false, error: `no "child online" line for a ${kind} child` };
   }
   const killedPid = latest.childPid as number;
   const seenBefore = run.proc.lines.length;
@@ -76,17 +80,17 @@ export async function crash(run: TargetRun, loadStartedAt: number): Promise<Cras
   try {
     process.kill(killedPid, 'SIGKILL');
   } catch (err) {
-    return { kind: 'worker', killedPid, atMs, restartedPid: null, restartMs: null, killedIsGone: true, error: `could not kill it: ${(err as Error).message}` };
+    return { kind, killedPid, atMs, restartedPid: null, restartMs: null, killedIsGone: true, error: `could not kill it: ${(err as Error).message}` };
   }
   const killedIsGone = await gone(killedPid, 2000);
   try {
     const next = await run.proc.waitForLine(
-      (l) => isWorkerOnline(l) && l.childPid !== killedPid && run.proc.lines.indexOf(l) >= seenBefore,
+      (l) => isChildOnline(l) && l.childPid !== killedPid && run.proc.lines.indexOf(l) >= seenBefore,
       RESTART_TIMEOUT_MS,
-      'a new worker child',
+      `a new ${kind} child`,
     );
-    return { kind: 'worker', killedPid, atMs, restartedPid: next.childPid as number, restartMs: Date.now() - killedAt, killedIsGone };
+    return { kind, killedPid, atMs, restartedPid: next.childPid as number, restartMs: Date.now() - killedAt, killedIsGone };
   } catch (err) {
-    return { kind: 'worker', killedPid, atMs, restartedPid: null, restartMs: null, killedIsGone, error: (err as Error).message };
+    return { kind, killedPid, atMs, restartedPid: null, restartMs: null, killedIsGone, error: (err as Error).message };
   }
 }

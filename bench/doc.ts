@@ -20,7 +20,7 @@ import { faultsMatrix } from './faults-report.ts';
 import { cliMain, helpPage, knobsHelp, readKnobs, type Knob } from './knobs.ts';
 import { machineLine } from './machine.ts';
 import { parseOptions as benchOptions } from './options.ts';
-import { CHART_FILES, charts, commandLine, readmeTable } from './report.ts';
+import { CHART_FILES, charts, commandLine, readmeTable, targetSettings } from './report.ts';
 import { markdownTable } from './tables.ts';
 import type { BenchResult } from './types.ts';
 import { newestResult, writeReport } from './write.ts';
@@ -37,6 +37,8 @@ export const BENCHMARK_DOC = path.join(ROOT, 'docs/benchmark.md');
 /** A file of the run's folder as a link from `doc`. */
 const linkTo = (doc: string, folder: string, file: string) => path.relative(path.dirname(doc), path.join(folder, file)).split(path.sep).join('/');
 const notesOf = (result: BenchResult) => [...result.notes.map((n) => `- ${n}`), ...(result.notes.length > 0 ? [''] : [])];
+/** The line under the command, when some targets had settings of their own. */
+const ownSettingsOf = (result: BenchResult) => (targetSettings(result) ? [`Targets' own settings: ${targetSettings(result)}  `] : []);
 
 /** docs/benchmark.md's Results block, markers excluded. */
 export function resultsBlock(result: BenchResult, folder: string, chartFiles: string[], doc = BENCHMARK_DOC): string {
@@ -47,6 +49,7 @@ export function resultsBlock(result: BenchResult, folder: string, chartFiles: st
   const report = path.relative(ROOT, path.join(folder, 'report.md')).split(path.sep).join('/');
   return [
     `Newest run, ${result.startedAt.slice(0, 10)}: \`${commandLine(result.settings)}\` (${result.durationS} s)  `,
+    ...ownSettingsOf(result),
     `Machine: ${machineLine(result.machine)}`,
     '',
     readmeTable(result),
@@ -62,6 +65,7 @@ export function faultsBlock(result: BenchResult, folder: string, doc = BENCHMARK
   const report = path.relative(ROOT, path.join(folder, 'report.md')).split(path.sep).join('/');
   return [
     `Newest faults run, ${result.startedAt.slice(0, 10)}: \`${commandLine(result.settings)}\` (${result.durationS} s)  `,
+    ...ownSettingsOf(result),
     `Machine: ${machineLine(result.machine)}`,
     '',
     'Each cell: accepted / delivered / lost / duplicated, then the failures the strategy reported (1 reports them to the client, as an error instead of a 2xx; 2 only to its log). ✔ the strategy kept its promise, ≈ it lost what its documentation says it loses, ✘ it broke its promise.',

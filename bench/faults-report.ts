@@ -9,7 +9,11 @@
 //          reports 5xx as failed, drains on SIGTERM
 //   4, 5   lose nothing: whatever happens, an accepted email is delivered or
 //          reported failed
-import type { FaultName } from './options.ts';
+//   6      loses nothing either (delivered or dead-lettered), and sends again
+//          at most what its mailer held unacknowledged at a kill or restart
+//   6-pubsub  at most once: loses what is published while its subscriber
+//          is away
+import { FAULT_NAMES, type FaultName } from './options.ts';
 import type { Table } from './tables.ts';
 import type { FaultRun } from './types.ts';
 
@@ -19,6 +23,7 @@ export type Verdict = 'kept' | 'broken' | 'documented loss';
 const DOCUMENTED_LOSSES: Record<string, FaultName[]> = {
   '2-fire-and-forget': ['kill-repeatedly', 'sink-down', 'sink-4xx-third', 'sink-5xx-some'],
   '3-cluster-ipc': ['kill-repeatedly'],
+  '6-pubsub': [...FAULT_NAMES],
 };
 
 /** What the strategy promises under any fault, in a few words. */
@@ -28,6 +33,8 @@ export const PROMISES: Record<string, string> = {
   '3-cluster-ipc': "loses its worker's memory queue on a kill; otherwise nothing (retries, reports 5xx, drains on SIGTERM)",
   '4-redis-queue': 'loses nothing: every accepted email delivered or reported failed',
   '5-multi-worker': 'loses nothing: every accepted email delivered or reported failed',
+  '6-event-bus': 'loses nothing: every accepted email delivered or dead-lettered; sends twice at most what its mailer held unacknowledged at a kill or Redis restart',
+  '6-pubsub': 'at most once: loses what is published while the subscriber is down',
 };
 
 export interface Judged {
@@ -51,8 +58,13 @@ export function judge(r: FaultRun): Judged {
   }
   const documented = DOCUMENTED_LOSSES[r.target]?.includes(r.fault) ?? false;
   if (refusedWrong > 0) return { verdict: 'broken', why: `${n(refused!.delivered)} refused addresses delivered, ${n(refused!.lost)} silently lost` };
+  // At least once, and no more than once beyond it: only an unacknowledged entry is sent again.
+  if (r.heldAtFaults !== undefined && d.duplicates > r.heldAtFaults) {
+    return { verdict: 'broken', why: `${n(d.duplicates)} sent twice, more than the ${n(r.heldAtFaults)} its mailer held unacknowledged at the faults` };
+  }
   if (missing === 0 && !(documented && failed > 0)) {
-    return { verdict: 'kept', why: `nothing lost${failed > 0 ? `; ${n(failed)} reported failed` : ''}${d.duplicates > 0 ? `; ${n(d.duplicates)} sent twice (at least once)` : ''}` };
+    const held = r.heldAtFaults === undefined ? '' : ` of ${n(r.heldAtFaults)} held at the faults`;
+    return { verdict: 'kept', why: `nothing lost${failed > 0 ? `; ${n(failed)} reported failed` : ''}${d.duplicates > 0 ? `; ${n(d.duplicates)} sent twice (at least once)${held}` : ''}` };
   }
   if (documented) {
     const parts = [`${n(d.lost)} lost`, ...(d.unfinished > 0 ? [`${n(d.unfinished)} unfinished`] : []), ...(failed > 0 ? [`${n(failed)} failed sends only logged (the client had its 202)`] : [])];

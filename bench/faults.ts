@@ -5,25 +5,29 @@
 //
 //   kill-repeatedly  SIGKILL the process holding the pending work (the server of
 //                    1-2, which the harness starts again; the worker child of
-//                    3-5, which its supervisor re-forks), --fault-kills times,
-//                    --fault-every s apart, each at a moment with pending work
+//                    3-5 or the mailer consumer of 6, which its supervisor
+//                    re-forks), --fault-kills times, --fault-every s apart,
+//                    each at a moment with pending work
 //   sink-down        the sink stops listening and cuts its connections for
 //                    --fault-outage s, then listens again on the same port
 //   sink-4xx-third   the sink answers 451 (try later) to a third of messages
 //                    while the load runs
 //   sink-5xx-some    the sink answers 550 to every message for reader<n>@ with
 //                    n a multiple of 7: addresses that do not exist, for good
-//   redis-restart    (4 and 5) halfway, the Redis is stopped - SIGTERM, so it
+//   redis-restart    (4-6) halfway, the Redis is stopped - SIGTERM, so it
 //                    writes its append-only file - and started on the same port
 //   sigterm          halfway, SIGTERM to the server or supervisor, as a deploy
 //                    does: it drains and exits; the harness starts it again
 //
-// Strategies 4 and 5 get a Redis the harness owns (REDIS_URL): it can restart
-// it, and the queue outlives a SIGTERM of the supervisor, as in production.
-// Failures a strategy reports - resque's failed list, a "giving up" log line -
-// are counted apart from silent losses (accounting.ts).
+// Strategies 4-6 get a Redis the harness owns (REDIS_URL): it can restart it,
+// and the queue or stream outlives a SIGTERM of the supervisor, as in
+// production. Failures a strategy reports - resque's failed list, 6's dead
+// letters, a "giving up" log line - are counted apart from silent losses
+// (accounting.ts). For 6 on a stream the harness also notes what its mailer
+// held unacknowledged before each kill or restart: the most it may send twice.
 import type { Redis } from 'ioredis';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../shared/redis.ts';
+import { keys as streamKeys } from '../shared/streams/stream.ts';
 import { account } from './accounting.ts';
 import { crash, waitForPending } from './crash.ts';
 import { drain } from './drain.ts';
@@ -32,7 +36,8 @@ import { startLoad, trackingId, type LoadRecord, type RunningLoad } from './load
 import type { BenchOptions, FaultName } from './options.ts';
 import { signalGroup, type Proc } from './processes.ts';
 import type { SinkClient } from './sink.ts';
-import type { Target } from './targets.ts';
+import { fieldsOf, heldBy } from './redelivery.ts';
+import { isSupervised, runsIn, type Target } from './targets.ts';
 import { FAULT_CONNECTIONS, type FaultEvent, type FaultRun } from './types.ts';
 
 /** sink-5xx-some refuses mail to reader<n>@ when n is a multiple of this. */
@@ -54,6 +59,8 @@ interface FaultContext {
   procs: Proc[];
   /** Request numbers in flight at each kill (delivered without a 2xx: "cut by the kill"). */
   inFlightAtKills: number[];
+  /** Strategy 6: adds what its mailer holds unacknowledged right now (before a kill or a restart). */
+  noteHeld(): Promise<void>;
   /** Notes what happened; `at` (epoch ms) when it happened earlier than now. */
   event(what: string, extra?: { ms?: number | null; error?: string; at?: number }): void;
   signal: AbortSignal | undefined;
@@ -97,6 +104,7 @@ export const faults: Record<FaultName, Fault> = {
           break;
         }
         const pending = await waitForPending(ctx.run.url);
+        await ctx.noteHeld();
         ctx.inFlightAtKills.push(...ctx.load.inFlight());
         const out = await crash(ctx.run, ctx.loadStartedAt);
         if (ctx.run.target.crash === 'server') ctx.procs.push(ctx.run.proc);
@@ -147,6 +155,7 @@ export const faults: Record<FaultName, Fault> = {
     appliesTo: (t) => t.redis === true,
     async during(ctx) {
       await halfway(ctx);
+      await ctx.noteHeld();
       const started = Date.now();
       await ctx.redis!.restart();
       ctx.event('Redis stopped and started again in', { ms: Date.now() - started, at: started });
@@ -159,7 +168,7 @@ export const faults: Record<FaultName, Fault> = {
       await halfway(ctx);
       const pending = await waitForPending(ctx.run.url);
       const old = ctx.run.proc;
-      const role = ctx.run.target.crash === 'worker' ? 'supervisor' : 'server';
+      const role = isSupervised(ctx.run.target) ? 'supervisor' : 'server';
       const started = Date.now();
       old.child.kill('SIGTERM');
       const hardStop = setTimeout(() => signalGroup(old.pid, 'SIGKILL'), SHUTDOWN_TIMEOUT_MS * 2 + 5_000);
@@ -178,6 +187,9 @@ export const faults: Record<FaultName, Fault> = {
     },
   },
 };
+
+/** The fault runs on this target: it applies, and the target does not leave it out. */
+export const faultApplies = (fault: FaultName, t: Target) => runsIn(t, 'faults') && (t.faults?.includes(fault) ?? true) && faults[fault].appliesTo(t);
 
 /** Where a fault's run stands, for the progress line. */
 export type FaultPhase = 'starting' | 'load' | 'drain' | 'stopping';
@@ -209,6 +221,7 @@ export async function faultCell({ target, fault, prefix, options, sink, report, 
       const loadStartedAt = Date.now();
       report('load', { phaseEndsAt: loadStartedAt + durationMs, currentRate: load.lastSecond });
       const events: FaultEvent[] = [];
+      let heldAtFaults = 0;
       const ctx: FaultContext = {
         run,
         sink,
@@ -219,6 +232,9 @@ export async function faultCell({ target, fault, prefix, options, sink, report, 
         loadEndsAt: loadStartedAt + durationMs,
         procs: [run.proc],
         inFlightAtKills: [],
+        async noteHeld() {
+          if (target.consumer && redis) heldAtFaults += (await heldBy(redis.url, target.consumer).catch(() => [])).length;
+        },
         signal,
         event: (what, extra = {}) =>
           events.push({ atMs: (extra.at ?? Date.now()) - loadStartedAt, what, ...(extra.ms == null ? {} : { ms: extra.ms }), ...(extra.error ? { error: extra.error } : {}) }),
@@ -232,9 +248,10 @@ export async function faultCell({ target, fault, prefix, options, sink, report, 
       report('drain', { phaseEndsAt: record.endedAt + options.faultDrainTimeout * 1000 });
       const drained = await drain(run.url, sink, options.faultDrainTimeout * 1000, record.endedAt, signal);
       const ledger = await sink.ledger(`${prefix}-`);
-      const failedIds = await reportedFailures(ctx.procs, redis);
+      const failedIds = await reportedFailures(ctx.procs, redis, target);
       const delivery = account(record, ledger, drained.drained, drained.pendingAtEnd, ctx.inFlightAtKills, failedIds);
       const out: FaultRun = { target: target.name, fault, prefix, http: record.http, delivery, drain: drained, events, stats: await readStats(run.url) };
+      if (target.consumer && (fault === 'kill-repeatedly' || fault === 'redis-restart')) out.heldAtFaults = heldAtFaults;
       if (fault === 'sink-5xx-some') out.refused = refusedAddresses(record, new Set(ledger.map(([id]) => id)), failedIds);
       return out;
     } finally {
@@ -249,9 +266,10 @@ export async function faultCell({ target, fault, prefix, options, sink, report, 
 /**
  * Tracking ids the strategy itself reported as failed: the `id` of its
  * error-level "failed: giving up ..." / "send failed ..." log lines (2, 3 and
- * the workers of 4-5), and for 4 and 5 every id in resque's failed list.
+ * the workers of 4-5), for 4 and 5 every id in resque's failed list, for 6
+ * every id in its group's dead letters.
  */
-async function reportedFailures(procs: Proc[], redis: PrivateRedis | undefined): Promise<Set<string>> {
+async function reportedFailures(procs: Proc[], redis: PrivateRedis | undefined, target: Target): Promise<Set<string>> {
   const ids = new Set<string>();
   for (const p of procs) {
     for (const l of p.lines) {
@@ -265,6 +283,14 @@ async function reportedFailures(procs: Proc[], redis: PrivateRedis | undefined):
       for (const raw of await client.lrange('resque:failed', 0, -1)) {
         const payload = (JSON.parse(raw) as { payload?: { id?: unknown } }).payload;
         if (typeof payload?.id === 'string') ids.add(payload.id);
+      }
+      if (target.consumer) {
+        for (const [, pairs] of await client.xrange(streamKeys(target.consumer.stream).dead, '-', '+')) {
+          const letter = fieldsOf(pairs);
+          if (letter.group !== target.consumer.group) continue;
+          const id = (JSON.parse(letter.fields ?? '{}') as { id?: unknown }).id;
+          if (typeof id === 'string') ids.add(id);
+        }
       }
     } finally {
       client.disconnect();

@@ -11,8 +11,10 @@ export interface TargetRun {
   target: Target;
   url: string;
   port: number;
-  /** The process started for the target (for 3-5, the supervisor). Replaced when the harness restarts a server. */
+  /** The process started for the target (for 3-6, the supervisor). Replaced when the harness restarts a server. */
   proc: Proc;
+  /** The Redis it uses (its "listening" line names a private one), for reading its stream; undefined without Redis. */
+  redisUrl: string | undefined;
   /** ms from spawn to the "listening" line. */
   startupMs: number;
   env: Record<string, string>;
@@ -31,12 +33,13 @@ export interface LaunchOptions {
   env?: Record<string, string>;
 }
 
-export async function spawnReady(target: Target, env: Record<string, string>, nodeArgs: string[]): Promise<{ proc: Proc; url: string; startupMs: number }> {
+export async function spawnReady(target: Target, env: Record<string, string>, nodeArgs: string[]): Promise<{ proc: Proc; url: string; startupMs: number; redisUrl: string | undefined }> {
   const started = Date.now();
   const proc = spawnEntry({ name: target.name, entry: target.entry, env, nodeArgs });
   try {
     const line = await proc.waitForLine((l) => typeof l.url === 'string' && /^listening/.test(l.msg ?? ''), READY_TIMEOUT_MS, 'its "listening" line');
-    return { proc, url: line.url as string, startupMs: Date.now() - started };
+    const redisUrl = typeof line.redis === 'string' ? line.redis : env.REDIS_URL || undefined;
+    return { proc, url: line.url as string, startupMs: Date.now() - started, redisUrl };
   } catch (err) {
     await stopProc(proc, 1000);
     throw err;
@@ -52,12 +55,13 @@ export async function startTarget(target: Target, { smtpUrl, nodeArgs = [], env:
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'info',
     SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-    // Each run gets its own private Redis (strategies 4 and 5), never a shared one.
+    // Each run gets its own private Redis (strategies 4-6), never a shared one.
     REDIS_URL: '',
+    ...target.env,
     ...extra,
   };
-  const { proc, url, startupMs } = await spawnReady(target, env, nodeArgs);
-  return { target, url, port, proc, startupMs, env, nodeArgs };
+  const { proc, url, startupMs, redisUrl } = await spawnReady(target, env, nodeArgs);
+  return { target, url, port, proc, startupMs, env, nodeArgs, redisUrl };
 }
 
 export async function stopTarget(run: TargetRun): Promise<void> {

@@ -7,6 +7,10 @@
 //   sweep  per target, one process set, the sink's latency stepped up while a
 //          steady load runs: response time against SMTP latency
 //   crash  per strategy, a steady load, SIGKILL halfway, drain, count
+//   faults per (strategy, fault), in faults.ts
+//
+// A target may run in some passes only (targets.ts): 6-claim and 6-pubsub
+// each answer one question of the crash pass.
 //
 // Only the harness's own processes are touched; everything it starts is
 // stopped before the next run begins.
@@ -16,18 +20,19 @@ import { ROOT } from '../shared/root.ts';
 import { account } from './accounting.ts';
 import { crash, waitForPending } from './crash.ts';
 import { drain } from './drain.ts';
-import { faultCell, faults as faultSpecs } from './faults.ts';
+import { faultApplies, faultCell } from './faults.ts';
 import { startTarget, stopTarget, type TargetRun } from './launch.ts';
 import { startLoad, type LoadRecord, type RunningLoad } from './load.ts';
 import { describeMachine, endLoadAverage } from './machine.ts';
 import type { BenchOptions, FaultName, Pass } from './options.ts';
-import { spawnEntry, stopAll } from './processes.ts';
+import { spawnEntry, stopAll, stopProc } from './processes.ts';
 import { summarizeProfiles, type ProfileDir } from './profile.ts';
 import { newestQueueSection } from './queue/report.ts';
-import { startSinkProcess, type SinkClient } from './sink.ts';
-import { selectTargets, type Target } from './targets.ts';
+import { redelivery, startClaimer, waitUntilHeld } from './redelivery.ts';
+import { startSinkProcess, type LedgerEntry, type SinkClient } from './sink.ts';
+import { isSupervised, runsIn, selectTargets, type Target } from './targets.ts';
 import { fileStamp } from './write.ts';
-import type { BenchResult, CrashRun, LoadRun, ProgressEvent, Settings, SweepRun } from './types.ts';
+import type { BenchResult, CrashRun, Delivery, DrainResult, LoadRun, ProgressEvent, Settings, SweepRun } from './types.ts';
 
 export interface Observer {
   progress?(event: ProgressEvent): void;
@@ -42,39 +47,41 @@ interface Cell {
   estimateMs: number;
 }
 
-// Start (one tsx process ~0.6 s; a supervisor and its children more; 4 and 5
-// also start a Redis) and stop (a strategy with a backlog uses its 1 s hard stop).
-const overheadMs = (t: Target) => ({ baseline: 700, '1': 800, '2': 1800, '3': 3500, '4': 5000, '5': 5000 })[t.key] ?? 4000;
+// Start (one tsx process ~0.6 s; a supervisor and its children more; 4-6
+// also start a Redis; 6-claim a second consumer, and its killed one comes back
+// 5 s late) and stop (a strategy with a backlog uses its 1 s hard stop).
+const overheadMs = (t: Target) => ({ baseline: 700, '1': 800, '2': 1800, '3': 3500, '4': 5000, '5': 5000, '6': 5500, '6-claim': 10_000, '6-pubsub': 5500 })[t.key] ?? 4000;
 
 function plan(options: BenchOptions, chosen: Target[]): Cell[] {
   const cells: Cell[] = [];
   const sec = (s: number) => s * 1000;
   if (options.passes.includes('load')) {
+    const loaded = chosen.filter((t) => runsIn(t, 'load'));
     for (let round = 1; round <= options.rounds; round++) {
       // Alternate the order so neither end of a round is always the same target.
-      const order = round % 2 === 1 ? chosen : [...chosen].reverse();
+      const order = round % 2 === 1 ? loaded : [...loaded].reverse();
       for (const target of order) {
         // Flat out, every strategy that answers before sending has a backlog left: the drain runs to its deadline.
-        const drainMs = target.crash === 'worker' || target.key === '2' ? sec(options.drainTimeout) : 300;
+        const drainMs = isSupervised(target) || target.key === '2' ? sec(options.drainTimeout) : 300;
         cells.push({ pass: 'load', target, round, estimateMs: overheadMs(target) + sec(options.duration) + drainMs });
       }
     }
   }
   if (options.passes.includes('sweep') && options.sweepLatenciesMs.length > 0) {
-    for (const target of chosen) {
+    for (const target of chosen.filter((t) => runsIn(t, 'sweep'))) {
       cells.push({ pass: 'sweep', target, estimateMs: overheadMs(target) + options.sweepLatenciesMs.length * (sec(options.sweepDuration) + 300) });
     }
   }
   if (options.passes.includes('crash')) {
-    for (const target of chosen.filter((t) => t.crash !== 'none')) {
-      cells.push({ pass: 'crash', target, estimateMs: overheadMs(target) + sec(options.crashDuration) + (target.crash === 'worker' ? sec(options.crashDuration) : 500) });
+    for (const target of chosen.filter((t) => t.crash !== 'none' && runsIn(t, 'crash'))) {
+      cells.push({ pass: 'crash', target, estimateMs: overheadMs(target) + sec(options.crashDuration) + (isSupervised(target) ? sec(options.crashDuration) : 500) });
     }
   }
   if (options.passes.includes('faults')) {
     for (const fault of options.faults) {
-      for (const target of chosen.filter((t) => t.sends && faultSpecs[fault].appliesTo(t))) {
+      for (const target of chosen.filter((t) => t.sends && faultApplies(fault, t))) {
         // 4 and 5 wait out a dead worker's heartbeat (5 s) after a kill; retries after an outage take seconds too.
-        const drainMs = target.redis || target.crash === 'worker' ? 8000 : 2000;
+        const drainMs = target.redis || isSupervised(target) ? 8000 : 2000;
         cells.push({ pass: 'faults', target, fault, estimateMs: overheadMs(target) + sec(options.faultDuration) + drainMs });
       }
     }
@@ -196,6 +203,12 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
         if (cell.pass === 'load') runs.load.push(await loadCell(run, cell, prefix, options, sink, report, signal, (l) => (currentLoad = l)));
         else if (cell.pass === 'crash') runs.crash.push(await crashCell(run, prefix, options, sink, report, signal, (l) => (currentLoad = l)));
         else runs.sweep.push(...(await sweepCell(run, prefix, options, sink, report, signal, (l) => (currentLoad = l))));
+      } catch (err) {
+        // Like a start that fails: it costs this run, not the benchmark.
+        signal?.throwIfAborted();
+        const note = `${cell.target.name}: the ${cell.pass} run${cell.round ? ` (round ${cell.round})` : ''} failed: ${(err as Error).message.split('\n')[0]}`;
+        notes.push(note);
+        observer.note?.(note);
       } finally {
         currentLoad = undefined;
         report('stopping');
@@ -222,6 +235,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
     machine,
     settings: settingsOf(options),
     targets: chosen.map((t) => t.name),
+    targetEnv: Object.fromEntries(chosen.filter((t) => t.env).map((t) => [t.name, t.env!])),
     skipped,
     runs,
     queue: await newestQueueSection(options.out),
@@ -229,6 +243,9 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
     notes,
   };
 }
+
+/** Strategy 6's own CLAIM_MIN_IDLE_MS, for a target that does not set it. */
+const CLAIM_MIN_IDLE_DEFAULT_MS = 60_000;
 
 type Report = (phase: ProgressEvent['phase'], extra?: Partial<ProgressEvent>) => void;
 type Track = (load: RunningLoad) => void;
@@ -253,6 +270,17 @@ async function loadCell(run: TargetRun, cell: Cell, prefix: string, options: Ben
 }
 
 async function crashCell(run: TargetRun, prefix: string, options: BenchOptions, sink: SinkClient, report: Report, signal: AbortSignal | undefined, track: Track): Promise<CrashRun> {
+  const { consumer, claimer } = run.target;
+  if (consumer && !run.redisUrl) throw new Error(`${run.target.name}: its "listening" line names no Redis, so its stream cannot be read`);
+  const second = claimer ? await startClaimer(run.target, run.env, run.redisUrl!) : undefined;
+  try {
+    return await crashAndCount(run, prefix, options, sink, report, signal, track, second !== undefined);
+  } finally {
+    if (second) await stopProc(second, 3000);
+  }
+}
+
+async function crashAndCount(run: TargetRun, prefix: string, options: BenchOptions, sink: SinkClient, report: Report, signal: AbortSignal | undefined, track: Track, claimed: boolean): Promise<CrashRun> {
   const durationMs = options.crashDuration * 1000;
   const load = startLoad({ url: run.url, connections: options.connections, durationS: options.crashDuration, rate: options.crashRate, prefix });
   track(load);
@@ -263,13 +291,22 @@ async function crashCell(run: TargetRun, prefix: string, options: BenchOptions, 
   signal?.throwIfAborted();
   report('crash', { phaseEndsAt: loadEnds });
   const pendingAtKill = await Promise.race([waitForPending(run.url), untilAborted(signal)]);
+  const { consumer } = run.target;
+  const held = consumer ? await waitUntilHeld(run.redisUrl!, consumer) : [];
   const inFlightAtKill = load.inFlight();
   const outcome = await Promise.race([crash(run, loadStarted), untilAborted(signal)]);
   report('load', { phaseEndsAt: loadEnds, currentRate: load.lastSecond });
   const record = await load.done;
   signal?.throwIfAborted();
-  const { delivery, drained } = await settle(run, record, options.crashDrainTimeout, sink, report, signal, inFlightAtKill);
-  return { target: run.target.name, prefix, http: record.http, delivery, drain: drained, crash: outcome, pendingAtKill };
+  const { delivery, drained, ledger } = await settle(run, record, options.crashDrainTimeout, sink, report, signal, inFlightAtKill);
+  const killedAt = loadStarted + outcome.atMs;
+  const out: CrashRun = { target: run.target.name, prefix, http: record.http, delivery, drain: drained, crash: outcome, pendingAtKill };
+  if (outcome.restartMs !== null) {
+    const backAt = killedAt + outcome.restartMs;
+    out.acceptedWhileDown = record.acceptedAt.filter((at) => at !== undefined && at >= killedAt && at <= backAt).length;
+  }
+  if (consumer) out.redelivery = redelivery(held, ledger, killedAt, Number(run.env.CLAIM_MIN_IDLE_MS || CLAIM_MIN_IDLE_DEFAULT_MS), claimed);
+  return out;
 }
 
 async function sweepCell(run: TargetRun, prefix: string, options: BenchOptions, sink: SinkClient, report: Report, signal: AbortSignal | undefined, track: Track): Promise<SweepRun[]> {
@@ -287,18 +324,18 @@ async function sweepCell(run: TargetRun, prefix: string, options: BenchOptions, 
 }
 
 /** Drain, then read the sink's ledger for this run and count. */
-async function settle(run: TargetRun, record: LoadRecord, timeoutS: number, sink: SinkClient, report: Report, signal?: AbortSignal, inFlightAtKill: number[] = []) {
+async function settle(run: TargetRun, record: LoadRecord, timeoutS: number, sink: SinkClient, report: Report, signal?: AbortSignal, inFlightAtKill: number[] = []): Promise<{ drained: DrainResult; delivery: Delivery; ledger: LedgerEntry[] }> {
   report('drain', { phaseEndsAt: record.endedAt + timeoutS * 1000 });
   const drained = run.target.sends
     ? await drain(run.url, sink, timeoutS * 1000, record.endedAt, signal)
     : { drained: true, ms: 0, pendingAtEnd: 0 };
   const ledger = await sink.ledger(`${record.prefix}-`);
-  return { drained, delivery: account(record, ledger, drained.drained, drained.pendingAtEnd, inFlightAtKill) };
+  return { drained, ledger, delivery: account(record, ledger, drained.drained, drained.pendingAtEnd, inFlightAtKill) };
 }
 
 /** Which pid was which process of a run: the started one, and the children its supervisor announced. */
 function nameProcesses(run: TargetRun, roles: Map<number, string>): void {
-  roles.set(run.proc.pid, run.target.crash === 'worker' ? 'supervisor' : 'server');
+  roles.set(run.proc.pid, isSupervised(run.target) ? 'supervisor' : 'server');
   for (const line of run.proc.lines) {
     if (line.msg === 'child online' && typeof line.childPid === 'number' && typeof line.child === 'string') roles.set(line.childPid, line.child);
   }

@@ -16,8 +16,8 @@ import { isMain } from '../shared/main.ts';
 import { ROOT } from '../shared/root.ts';
 import { startSink, type SinkStats } from '../shared/smtp-sink.ts';
 
-/** One tracking id as the sink saw it: how many times it was accepted and when first. */
-export type LedgerEntry = [id: string, count: number, firstAt: number];
+/** One tracking id as the sink saw it: how many times it was accepted, when first and when last. */
+export type LedgerEntry = [id: string, count: number, firstAt: number, lastAt?: number];
 
 export interface SinkSettings {
   latencyMs?: number;
@@ -89,8 +89,8 @@ async function serve(): Promise<void> {
         const out: LedgerEntry[] = [];
         for (const [id, count] of sink.deliveries()) {
           if (!id.startsWith(command.prefix)) continue;
-          const first = sink.history(id).find((a) => a.outcome === 'accept');
-          out.push([id, count, first?.at ?? 0]);
+          const accepts = sink.history(id).filter((a) => a.outcome === 'accept');
+          out.push([id, count, accepts[0]?.at ?? 0, accepts.at(-1)?.at ?? 0]);
         }
         return out;
       }

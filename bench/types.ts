@@ -66,6 +66,19 @@ export interface CrashOutcome {
   error?: string;
 }
 
+/** Strategy 6: the entries the killed consumer held, sent again (redelivery.ts). */
+export interface Redelivery {
+  /** Read and not acknowledged by the killed consumer just before the kill. */
+  held: number;
+  /** Of those, accepted by the sink again after the kill. */
+  resent: number;
+  /** From the kill to the last of them accepted again; null when none was. */
+  ms: number | null;
+  /** The goal: CLAIM_MIN_IDLE_MS + 1 s. */
+  limitMs: number;
+  by: 'read by the restarted consumer' | 'claimed by a live consumer';
+}
+
 export interface LoadRun {
   round: number;
   target: string;
@@ -94,6 +107,10 @@ export interface CrashRun {
   crash: CrashOutcome;
   /** What the strategy reported as pending just before the kill. */
   pendingAtKill: number | null;
+  /** Accepted (2xx) between the kill and the replacement's "online": what an at-most-once subscriber never hears. */
+  acceptedWhileDown?: number;
+  /** Strategy 6 on a stream: how soon the killed consumer's entries were sent again. */
+  redelivery?: Redelivery;
 }
 
 export interface FaultEvent {
@@ -115,6 +132,8 @@ export interface FaultRun {
   events: FaultEvent[];
   /** sink-5xx-some: what became of the emails to the addresses the sink refuses. */
   refused?: { sent: number; accepted: number; delivered: number; failed: number; lost: number };
+  /** Strategy 6 on a stream: entries its mailer had read and not acknowledged just before each kill or Redis restart - the most it may send twice. */
+  heldAtFaults?: number;
   /** The strategy's GET /stats at the end (sent, failed, pending and its own extras), null if unreadable. */
   stats: Record<string, unknown> | null;
 }
@@ -130,6 +149,8 @@ export interface BenchResult {
   machine: Machine;
   settings: Settings;
   targets: string[];
+  /** Settings a target ran with over the harness's own (targets.ts), by target name; absent in results written before any had them. */
+  targetEnv?: Record<string, Record<string, string>>;
   skipped: Selection['skipped'];
   /** `faults` is absent in results written before the faults pass existed. */
   runs: { load: LoadRun[]; sweep: SweepRun[]; crash: CrashRun[]; faults?: FaultRun[] };

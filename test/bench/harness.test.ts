@@ -6,7 +6,9 @@
 //                numbers; the harness must report exactly those as lost and
 //                duplicated, and balance accepted = delivered + lost
 //   crash        the pass really SIGKILLs the process holding the work (the
-//                server for 1-2, the worker child for 3) and it comes back
+//                server for 1-2, the worker child for 3, the mailer consumer
+//                for 6) and it comes back; 6's held entries are sent again,
+//                and pub/sub's loss is counted
 //   cleanup      every process the harness started, and every process those
 //                started, is gone afterwards - also after Ctrl-C to the CLI
 import { spawn } from 'node:child_process';
@@ -138,11 +140,23 @@ describe('accounting: the sink drops request numbers 3 and 10 and duplicates 5',
 });
 
 describe('crash pass', () => {
+  /** The crash pass alone over 10 connections: `duration` s at `rate` req/s, the sink `latency` ms slow, up to `drain` s to drain. */
+  const crashPass = (strategies: string, { duration, rate, latency, drain }: { duration: number; rate: number; latency: number; drain: number }) =>
+    tinyRun(['--strategies', strategies, '--passes', 'crash', '--crash-duration', String(duration), '--crash-rate', String(rate), '--connections', '10', '--latency', String(latency), '--crash-drain-timeout', String(drain)]);
+
+  /** The supervisor's child of that role was killed, is gone, and another took its place; every accepted email is accounted for. */
+  const killedAndReplaced = (r: BenchResult['runs']['crash'][number], kind: string) => {
+    expect(r.crash.kind).toBe(kind);
+    expect(r.crash.error).toBeUndefined();
+    expect(r.crash.killedPid).toBeGreaterThan(0);
+    expect(r.crash.killedIsGone).toBe(true);
+    expect(r.crash.restartedPid).not.toBeNull();
+    expect(r.crash.restartedPid).not.toBe(r.crash.killedPid);
+    expect(r.delivery.delivered + r.delivery.lost + r.delivery.unfinished).toBe(r.delivery.accepted);
+  };
+
   it('kills the server of 1 and 2 halfway and starts it again on the same port; 1 loses nothing, 2 loses its queue', async () => {
-    const { result, groups } = await tinyRun([
-      '--strategies', '1,2', '--passes', 'crash', '--crash-duration', '3', '--crash-rate', '50', '--connections', '10',
-      '--latency', '200', '--crash-drain-timeout', '20',
-    ]);
+    const { result, groups } = await crashPass('1,2', { duration: 3, rate: 50, latency: 200, drain: 20 });
     const [one, two] = result.runs.crash;
     for (const r of [one!, two!]) {
       expect(r.crash.kind).toBe('server');
@@ -168,20 +182,35 @@ describe('crash pass', () => {
   }, 90_000);
 
   it("kills 3's worker child, which its supervisor re-forks", async () => {
-    const { result, groups } = await tinyRun([
-      '--strategies', '3', '--passes', 'crash', '--crash-duration', '3', '--crash-rate', '50', '--connections', '10',
-      '--latency', '20', '--crash-drain-timeout', '30',
-    ]);
-    const r = result.runs.crash[0]!;
-    expect(r.crash.kind).toBe('worker');
-    expect(r.crash.error).toBeUndefined();
-    expect(r.crash.killedPid).toBeGreaterThan(0);
-    expect(r.crash.killedIsGone).toBe(true);
-    expect(r.crash.restartedPid).not.toBeNull();
-    expect(r.crash.restartedPid).not.toBe(r.crash.killedPid);
-    expect(r.delivery.delivered + r.delivery.lost + r.delivery.unfinished).toBe(r.delivery.accepted);
+    const { result, groups } = await crashPass('3', { duration: 3, rate: 50, latency: 20, drain: 30 });
+    killedAndReplaced(result.runs.crash[0]!, 'worker');
     expect(await survivorsIn(groups)).toEqual([]);
   }, 90_000);
+
+  it("kills 6's mailer consumer: what it held is sent again, by itself restarted or by a second mailer claiming it; pub/sub's loss is counted", async () => {
+    const { result, groups } = await crashPass('6,6-claim,6-pubsub', { duration: 4, rate: 30, latency: 20, drain: 30 });
+    const [six, claim, pubsub] = ['6-event-bus', '6-claim', '6-pubsub'].map((t) => result.runs.crash.find((r) => r.target === t)!);
+    expect(result.notes).toEqual([]);
+    for (const r of [six!, claim!, pubsub!]) {
+      killedAndReplaced(r, 'mailer');
+      expect(r.drain.drained).toBe(true);
+    }
+    for (const r of [six!, claim!]) {
+      expect(r.delivery.lost).toBe(0);
+      expect(r.redelivery!.held, JSON.stringify(r)).toBeGreaterThan(0);
+      expect(r.redelivery!.resent).toBe(r.redelivery!.held);
+      expect(r.delivery.duplicates).toBeLessThanOrEqual(r.redelivery!.held);
+    }
+    expect(six!.redelivery!.by).toBe('read by the restarted consumer');
+    // Sent again before the killed mailer was back: the second one claimed it.
+    expect(claim!.redelivery!.by).toBe('claimed by a live consumer');
+    expect(claim!.redelivery!.ms!).toBeLessThan(claim!.crash.restartMs!);
+    expect(pubsub!.redelivery).toBeUndefined();
+    expect(pubsub!.acceptedWhileDown).toBeGreaterThan(0);
+    // The window is seen from the harness, a few ms late at each end (the report allows 10% too).
+    expect(pubsub!.delivery.lost).toBeGreaterThanOrEqual(Math.floor(pubsub!.acceptedWhileDown! * 0.9));
+    expect(await survivorsIn(groups)).toEqual([]);
+  }, 120_000);
 });
 
 describe('the command line', () => {
