@@ -4,11 +4,15 @@
 // real thing.)
 import { describe, expect, it } from 'vitest';
 import { account } from '../../bench/accounting.ts';
+import { judge } from '../../bench/faults-report.ts';
 import type { LoadRecord } from '../../bench/load.ts';
 import { percentile, spread } from '../../bench/numbers.ts';
 import { OptionsError, parseOptions } from '../../bench/options.ts';
+import { redelivery } from '../../bench/redelivery.ts';
 import type { LedgerEntry } from '../../bench/sink.ts';
 import { show } from '../../bench/tables.ts';
+import { selectTargets } from '../../bench/targets.ts';
+import type { FaultRun } from '../../bench/types.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -51,6 +55,36 @@ describe('accepted against delivered', () => {
     expect(account(record(1, [1]), [entry(1, 1, T0 - 5)], true, 0).endToEndMs?.p50).toBe(-6);
     // Three distinct emails of this run, the last one 41 ms after the load started: 3 / 0.041 s.
     expect(d.emailsPerSec).toBeCloseTo(3 / 0.041, 5);
+  });
+});
+
+describe("strategy 6: a killed consumer's entries, sent again", () => {
+  const killedAt = T0 + 1000;
+
+  it('counts a held id as sent again when the sink accepted it after the kill, and times the last of them', () => {
+    // 1: sent before the kill and again after (a duplicate); 2: first sent after; 3: only before (acknowledged just in time).
+    const ledger = [entry(1, 2, T0 + 900), entry(2, 1, T0 + 3500), entry(3, 1, T0 + 950)];
+    ledger[0]![3] = T0 + 2200;
+    const x = redelivery(['l1-1', 'l1-2', 'l1-3'], ledger, killedAt, 3000, true);
+    expect(x).toEqual({ held: 3, resent: 2, ms: 2500, limitMs: 4000, by: 'claimed by a live consumer' });
+    expect(redelivery([], ledger, killedAt, 3000, false)).toMatchObject({ held: 0, resent: 0, ms: null, by: 'read by the restarted consumer' });
+  });
+
+  it('a run that sends twice more than its mailer held unacknowledged breaks the promise, however little it lost', () => {
+    const d = account(record(4, [1, 2, 3, 4]), [entry(1, 2, T0 + 5), entry(2, 2, T0 + 6), entry(3, 1, T0 + 7), entry(4, 1, T0 + 8)], true, 0);
+    const http = record(4, [1, 2, 3, 4]).http;
+    const run = (heldAtFaults: number): FaultRun => ({ target: '6-event-bus', fault: 'kill-repeatedly', prefix: 'l1', http, delivery: d, drain: { drained: true, ms: 0, pendingAtEnd: 0 }, events: [], stats: null, heldAtFaults });
+    expect(judge(run(2)).verdict).toBe('kept');
+    expect(judge(run(1))).toMatchObject({ verdict: 'broken', why: expect.stringContaining('more than the 1') });
+  });
+
+  it("--strategies 6 is the stream; its variants are asked for by name, and run only in the passes they answer", () => {
+    expect(selectTargets(['6']).chosen.map((t) => t.name)).toEqual(['6-event-bus']);
+    const { chosen } = selectTargets(['6-pubsub', '6-claim']);
+    expect(chosen.map((t) => [t.name, t.crash, t.passes])).toEqual([
+      ['6-claim', 'mailer', ['crash']],
+      ['6-pubsub', 'mailer', ['crash', 'faults']],
+    ]);
   });
 });
 
