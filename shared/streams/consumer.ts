@@ -67,6 +67,9 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
   private stopping = false;
   private sweeper: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
+  // Set by the sweep timer, cleared once a scan of the pending list finds nothing more to claim.
+  private claimDue = false;
+  private sweeping: Promise<void> | undefined;
 
   constructor(options: ConsumerOptions) {
     super();
@@ -81,10 +84,16 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
 
   start(): void {
     this.reading = this.read().catch((err: Error) => void (this.stopping || this.emit('error', err)));
-    // Claims are due once an entry is minIdleMs idle: sweep often enough to take it within a second of that.
+    // Claims are due once an entry is minIdleMs idle: look often enough to take it within a second of that.
+    // With a free slot the timer claims at once (the reader may be blocked waiting for new entries); without
+    // one, the reader claims before it reads anything new, so a backlog of new entries cannot starve old ones.
     const every = Math.min(1_000, Math.max(50, this.o.minIdleMs / 2));
-    const sweep = () => void this.sweep().catch((err: Error) => this.emit('error', err)).finally(() => this.stopping || (this.sweeper = setTimeout(sweep, every)));
-    this.sweeper = setTimeout(sweep, every);
+    const tick = () => {
+      this.claimDue = true;
+      const free = this.running.size < this.o.concurrency;
+      void (free ? this.sweep() : Promise.resolve()).finally(() => this.stopping || (this.sweeper = setTimeout(tick, every)));
+    };
+    this.sweeper = setTimeout(tick, every);
   }
 
   /** Stops reading and claiming; waits up to timeoutMs for running entries. Unfinished ones stay pending: someone claims them. */
@@ -94,6 +103,7 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
     this.o.blocking.disconnect(); // ends a blocking read at once
     this.slotFree?.();
     await this.reading;
+    await this.sweeping;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled(this.running.values()), new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
@@ -106,6 +116,8 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
     while (!this.stopping) {
       if (this.running.size >= concurrency) await new Promise<void>((resolve) => (this.slotFree = resolve));
       if (this.stopping) return;
+      if (this.claimDue) await this.sweep();
+      if (this.running.size >= concurrency) continue;
       const wait = from === '>' ? ['BLOCK', blockMs] : [];
       let entries: [string, string[] | null][];
       try {
@@ -151,12 +163,20 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
     }
   }
 
-  private async sweep(): Promise<void> {
+  /** Claims what is due, as far as there is room; one sweep at a time (the timer's, or the reader's). */
+  private sweep(): Promise<void> {
+    this.sweeping ??= this.claim()
+      .catch((err: Error) => void this.emit('error', err))
+      .finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async claim(): Promise<void> {
     const { stream, group, name, redis, minIdleMs, concurrency } = this.o;
     let cursor = '0-0';
     do {
       const room = concurrency - this.running.size;
-      if (this.stopping || room <= 0) return;
+      if (this.stopping || room <= 0) return; // still due: the reader claims when a slot frees
       const [next, entries, deleted] = (await redis.xautoclaim(stream.name, group, name, minIdleMs, cursor, 'COUNT', room)) as [string, [string, string[] | null][], string[]];
       if (deleted.length > 0) await this.lostToTrimming(deleted, false);
       if (entries.length > 0) {
@@ -165,6 +185,7 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
       }
       cursor = next;
     } while (cursor !== '0-0');
+    this.claimDue = false;
   }
 
   /** Pending entries whose event was trimmed away: nothing to run. `ack`: still in the pending list (XAUTOCLAIM already removed them). */

@@ -16,6 +16,9 @@ export const keys = (stream: string) => ({
   stat: (group: string, counter: 'processed' | 'dead' | 'trimmed') => `${stream}:stat:${group}:${counter}`,
 });
 
+/** When Redis cannot tell a group's lag, at most this many entries are counted to tell it. */
+const LAG_COUNTED = 10_000;
+
 /** Dead letters are kept for people to read, not forever. */
 const DEAD_LETTERS_KEPT = 10_000;
 /**
@@ -124,7 +127,8 @@ export class EventStream {
     const [processed, dead, trimmed] = await this.redis.mget(this.keys.stat(name, 'processed'), this.keys.stat(name, 'dead'), this.keys.stat(name, 'trimmed'));
     const lastDeliveredId = String(g['last-delivered-id']);
     // Redis cannot always tell the lag (after XDEL, or a group moved by hand): then count what lies past the group's position.
-    const lag = typeof g.lag === 'number' ? g.lag : (await this.redis.xrange(this.name, `(${lastDeliveredId}`, '+')).length;
+    // Bounded, since /stats and the dashboard ask often: past LAG_COUNTED it reads as that many.
+    const lag = typeof g.lag === 'number' ? g.lag : (await this.redis.xrange(this.name, `(${lastDeliveredId}`, '+', 'COUNT', LAG_COUNTED)).length;
     return {
       name,
       consumers: consumers.map((c) => ({ name: String(c.name), pending: Number(c.pending), idleMs: Number(c.idle) })),

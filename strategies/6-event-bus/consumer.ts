@@ -97,10 +97,11 @@ export async function startConsumer(ctx: StrategyContext) {
 async function subscribe({ redis, channel, react, log, close }: { redis: Redis; channel: string; react(fields: Record<string, unknown>): Promise<Email>; log: Logger; close(): void }) {
   const reacting = new Set<Promise<void>>();
   redis.on('message', (_channel: string, message: string) => {
-    const p = (async () => react(JSON.parse(message)))()
+    let fields: Record<string, unknown> = {};
+    const p = (async () => react((fields = JSON.parse(message))))()
       .then((email) => log.info({ id: email.id }, 'done'))
       // No pending list, no retry: a failure is a log line and the email is gone.
-      .catch((err: Error) => log.error({ err: err.message }, 'failed: lost (pub/sub keeps nothing to retry)'))
+      .catch((err: Error) => log.error({ id: typeof fields.id === 'string' ? fields.id.slice(0, 128) : undefined, err: err.message }, 'failed: lost (pub/sub keeps nothing to retry)'))
       .finally(() => reacting.delete(p));
     reacting.add(p);
   });

@@ -20,13 +20,11 @@ import { superviseWebAndWorkers } from '../../shared/supervisor.ts';
 export async function start(ctx: StrategyContext) {
   // A supervised consumer starts again after every crash, and a reset would replay its group each time: a reset is a one-off.
   if (ctx.config.GROUP_RESET) throw new Error('GROUP_RESET=true would replay on every restart of a supervised consumer: run it once with npm run strategy:6:consumer');
-  const died =
-    ctx.config.EVENT_TRANSPORT === 'pubsub'
-      ? 'what is published until it is back never reaches it'
-      : 'its entries stay pending in the stream: it reads them itself when it is back';
+  const pubsub = ctx.config.EVENT_TRANSPORT === 'pubsub';
+  const died = pubsub ? 'what is published until it is back never reaches it' : 'its entries stay pending in the stream: it reads them itself when it is back';
   const consumer = (group: string) => ({ entry: path.join(import.meta.dirname, 'consumer.ts'), role: group, env: { CONSUMER_GROUP: group, CONSUMER_NAME: `${group}-1` }, died });
   const running = await superviseWebAndWorkers(ctx, path.join(import.meta.dirname, 'web.ts'), [consumer('mailer'), consumer('signups')]);
-  return { ...running, redisUrl: ctx.redisUrl };
+  return { ...running, redisUrl: ctx.redisUrl, pubsub };
 }
 
 if (isMain(import.meta.url)) {
@@ -34,8 +32,10 @@ if (isMain(import.meta.url)) {
     role: 'supervisor',
     redis: true,
     stopsInTurn: 2,
-    hint: ({ url, pids, redisUrl }) =>
-      `watch a crash: kill -9 ${pids().workers[0]} (the mailer consumer: its entries are sent when it is back) - the stream and its groups: curl ${url}/stats - ` +
-      `a new group replays every retained event: CONSUMER_GROUP=audit REDIS_URL=${redisUrl} npm run strategy:6:consumer`,
+    hint: ({ url, pids, redisUrl, pubsub }) =>
+      pubsub
+        ? `watch it lose: kill -9 ${pids().workers[0]} (the mailer subscriber: what is published until it is back never arrives) - curl ${url}/stats counts what nobody heard`
+        : `watch a crash: kill -9 ${pids().workers[0]} (the mailer consumer: its entries are sent when it is back) - the stream and its groups: curl ${url}/stats - ` +
+          `a new group replays every retained event: CONSUMER_GROUP=audit REDIS_URL=${redisUrl} npm run strategy:6:consumer`,
   });
 }
