@@ -5,10 +5,10 @@
 // words what happened: accepted, delivered, lost, recovered.
 //
 // One SMTP sink runs inside this process (so it can count deliveries per
-// tracking id and change its latency between steps) and one private Redis
-// serves strategies 4, 5 and 6. Every process the tour starts runs in a process
-// group of its own, is stopped with SIGTERM and its exit code checked; Ctrl-C
-// stops them all. It pauses between steps ("press Enter") unless --no-pause is
+// tracking id and change its latency, or whether it honours idempotency keys,
+// between steps) and one private Redis serves strategies 4, 5 and 6. Every
+// process the tour starts runs in a process group of its own, is stopped with
+// SIGTERM and its exit code checked; Ctrl-C stops them all. It pauses between steps ("press Enter") unless --no-pause is
 // given or stdin is not a terminal. About a minute with --no-pause.
 //
 //   npm run walkthrough              # pause before each strategy
@@ -327,7 +327,7 @@ async function redisQueue({ sink, redis }: Ctx): Promise<Outcome> {
   return { strategy: '4. Redis queue', ...c, what: `SIGKILL of the worker: ${recovered.jobs} job came back from Redis` };
 }
 
-async function multiWorker({ sink, redis }: Ctx): Promise<Outcome> {
+async function multiWorker({ sink, redis }: Ctx): Promise<Outcome[]> {
   const flush = createRedis(redis.url);
   await flush.flushall(); // strategy 4's counters and dead worker records: not this step's business
   sink.configure({ latencyMs: 1000 });
@@ -372,25 +372,57 @@ async function multiWorker({ sink, redis }: Ctx): Promise<Outcome> {
 
   // The same crash as strategy 4, with many more jobs in the dead process's hands.
   const third = await postMany(url, 'mw', 20, 41);
-  await until(() => sink.stats().inProgress, (n) => n >= 10, 'at least 10 emails on the wire');
-  const onTheWire = sink.stats().inProgress;
+  const onTheWire = await killMidBurst(sink, worker, 10);
   const killedAt = Date.now();
-  process.kill(worker, 'SIGKILL');
   say(`20 more users signed up; kill -9 ${worker} (the multiWorker) while ${onTheWire} of their emails were on the wire`);
-  const recovered = await proc.waitFor((l) => typeof l.jobs === 'number' && /^recovered/.test(l.msg ?? ''), 'the recovery');
+  const recovered = await recoveryOf(proc, worker);
   const recoveredAfter = Date.now() - killedAt;
   say(`the supervisor restarted it, and ${seconds(recoveredAfter)} after the kill: "${recovered.msg}"`);
   const all = [...ids, ...accepted(third)];
   await sink.waitFor((_, s) => all.every((id) => s.deliveries().has(id)), PATIENCE_MS, 'all 60 emails');
   await until(() => stats(url), (s) => s.pending === 0, 'nothing pending');
   await sinkSettled(sink);
-  flush.disconnect();
   const c = count(sink, all);
   say(`${c.duplicates} arrived twice: the sink had them when the process died, and the recovered jobs sent them again. At least once - so make the job safe to repeat`);
+
+  // The same kill once more, with the sink deduplicating by the key every email carries (SINK_IDEMPOTENCY=on).
+  sink.configure({ idempotency: true });
+  const restarted = (await proc.waitFor((l) => l.msg === 'child online' && l.child === 'worker' && l.childPid !== worker, 'the restarted multiWorker')).childPid as number;
+  say('the sink now honours idempotency keys, as a provider that takes them does: a key it accepted gets 250 again and no second delivery');
+  const fourth = await postMany(url, 'mw', 10, 61);
+  const held = await killMidBurst(sink, restarted, 5);
+  say(`10 more users signed up; kill -9 ${restarted} (the restarted multiWorker) while ${held} of their emails were on the wire`);
+  const again = await recoveryOf(proc, restarted);
+  const keyed = accepted(fourth);
+  await sink.waitFor((_, s) => keyed.every((id) => s.deliveries().has(id)), PATIENCE_MS, 'the 10 new emails');
+  await until(() => stats(url), (s) => s.pending === 0, 'nothing pending');
+  await sinkSettled(sink);
+  flush.disconnect();
+  const k = count(sink, keyed);
+  const { suppressed } = sink.stats();
+  sink.configure({ idempotency: false });
+  say(`${again.jobs} recovered, ${k.duplicates} arrived twice, ${suppressed} suppressed by the provider's key: each recovered job sent the same key again,`);
+  say('and the sink answered 250 for what it had without delivering it twice. Still at least once on the wire; delivered once in the inbox');
   await stopAndSay(proc, 'the supervisor, which stops the web process, then the multiWorker');
   result(5, c, `, recovered ${recovered.jobs} from the dead multiWorker, duplicates ${c.duplicates}; processors rose from 1 to ${peak} while emails waited on SMTP${blocked ? `; a CPU-bound job blocked the loop for ${Math.round(blocked.delayMs as number)} ms` : ''}`);
-  return { strategy: '5. multiWorker', ...c, what: `up to ${peak} emails at once in 1 process; SIGKILL: ${recovered.jobs} jobs came back` };
+  say(`=> strategy 5, the provider honouring keys: accepted ${k.accepted}, delivered ${k.delivered}, lost ${k.lost}, recovered ${again.jobs}, arrived twice ${k.duplicates}, suppressed ${suppressed}`);
+  return [
+    { strategy: '5. multiWorker', ...c, what: `up to ${peak} emails at once in 1 process; SIGKILL: ${recovered.jobs} jobs came back` },
+    { strategy: '5. with the key', ...k, what: `SIGKILL again: ${again.jobs} came back, ${k.duplicates} arrived twice, ${suppressed} suppressed by the key` },
+  ];
 }
+
+/** kill -9 of the multiWorker `pid` once `n` emails are on the wire to the sink; returns how many were. */
+async function killMidBurst(sink: Sink, pid: number, n: number): Promise<number> {
+  await until(() => sink.stats().inProgress, (k) => k >= n, `at least ${n} emails on the wire`);
+  const onTheWire = sink.stats().inProgress;
+  process.kill(pid, 'SIGKILL');
+  return onTheWire;
+}
+
+/** The scheduler's line that handed the jobs of the dead worker `pid` back (its name is `<host>:<pid>-<random>`). */
+const recoveryOf = (proc: Proc, pid: number) =>
+  proc.waitFor((l) => typeof l.jobs === 'number' && /^recovered/.test(l.msg ?? '') && String(l.worker).includes(`:${pid}-`), `the recovery of ${pid}'s jobs`);
 
 /** The stream's view of one consumer group, from /stats. */
 type GroupStats = { name: string; processed: number; pending: number; lag: number };
@@ -545,6 +577,7 @@ async function main(argv: string[]): Promise<number> {
   }
   out('  Only what lived outside the process - the queue (4, 5) and the stream (6) - kept every accepted email through a kill -9;');
   out('  5 also sent them many at a time, 6 let a group added later replay them, and pub/sub on the same Redis lost what nobody heard.');
+  out("  A kill still sends some twice (at least once); a provider that honours each email's idempotency key delivers them once.");
   out('  The numbers behind it, on your machine: npm run bench (docs/walkthrough.md#the-benchmark).');
   await stopEverything();
   await checkNothingLeft();

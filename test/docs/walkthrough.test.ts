@@ -1,7 +1,9 @@
 // npm run walkthrough, end to end, as CI runs it: the real tour with
 // --no-pause, read the way a person reads it. Its plain-words lines are the
-// lessons (2 loses mail at a kill, 4 loses none and recovers, 5 scales, 6's
-// stream loses none and replays while its pub/sub loses what nobody heard), so
+// lessons (2 loses mail at a kill, 4 loses none and recovers, 5 scales and,
+// with the sink honouring idempotency keys, puts nothing in the inbox twice
+// after a kill, 6's stream loses none and replays while its pub/sub loses what
+// nobody heard), so
 // the test asserts on them; it also holds the tour to its promise of leaving
 // no process behind.
 import { spawn } from 'node:child_process';
@@ -81,6 +83,15 @@ describe('npm run walkthrough -- --no-pause', () => {
     expect(five).toMatchObject({ accepted: 60, delivered: 60, lost: 0 });
     expect(Number(five.line.match(/processors rose from 1 to (\d+)/)?.[1])).toBeGreaterThan(1);
     expect(Number(five.line.match(/recovered (\d+) from the dead multiWorker/)?.[1])).toBeGreaterThanOrEqual(1);
+    // ...and killed again with the sink honouring idempotency keys: jobs recovered and sent again, none in the inbox twice, the repeats suppressed.
+    const keyed = output.match(/=> strategy 5, the provider honouring keys: accepted (\d+), delivered (\d+), lost (\d+), recovered (\d+), arrived twice (\d+), suppressed (\d+)/);
+    expect(keyed, output).not.toBeNull();
+    const [kAccepted, kDelivered, kLost, kRecovered, kTwice, kSuppressed] = keyed!.slice(1).map(Number) as [number, number, number, number, number, number];
+    expect({ kAccepted, kDelivered, kLost, kTwice }).toEqual({ kAccepted: 10, kDelivered: 10, kLost: 0, kTwice: 0 });
+    expect(kRecovered).toBeGreaterThanOrEqual(1);
+    expect(kSuppressed).toBeGreaterThanOrEqual(1);
+    expect(kSuppressed).toBeLessThanOrEqual(kRecovered);
+    expect(output).toContain(`${kRecovered} recovered, 0 arrived twice, ${kSuppressed} suppressed by the provider's key`);
 
     // 6: the stream loses nothing to a kill -9 of the mailer, the second group counts every event, and a group created later replays them all.
     const six = outcome(output, 6);
