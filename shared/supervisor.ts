@@ -27,6 +27,11 @@ export function restartBackoff(baseMs: number, maxMs: number, healthyAfterMs = H
   };
 }
 
+/** Node flags for a forked child: children run TypeScript too, so the tsx loader must be among them. */
+export function tsxExecArgv(): string[] {
+  return process.execArgv.some((arg) => arg.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', import.meta.resolve('tsx')];
+}
+
 /** What every supervised child says once it takes work; a web child adds the URL it listens on. */
 export type ReadyMessage = { type: 'ready'; url?: string };
 /** The supervisor's default request: finish what you hold, then exit. */
@@ -93,8 +98,7 @@ export function superviseChild<FromChild extends { type: string }>(ctx: Supervis
     backoff.started(Date.now());
     ready = false;
     const forked = fork(spec.entry, {
-      // Children run TypeScript too: make sure the tsx loader is among their node flags.
-      execArgv: process.execArgv.some((arg) => arg.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', import.meta.resolve('tsx')],
+      execArgv: tsxExecArgv(),
       env: { ...process.env, ...spec.env, PORT: String(port) },
       stdio: spec.output === 'relay' ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -28,7 +28,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
 import { Queue } from '../../shared/queue/index.ts';
 import { createRedis, resolveRedis } from '../../shared/redis.ts';
-import type { StopMessage } from '../../shared/supervisor.ts';
+import { tsxExecArgv, type StopMessage } from '../../shared/supervisor.ts';
 import { escapeXml, svgDocument } from '../../shared/svg.ts';
 import { DEMO_QUEUE } from './demo-jobs.ts';
 
@@ -83,7 +83,7 @@ export async function runDemo(
   const { config, redisUrl, onStart, onSample, onDone, signal } = hooks;
   const total = o.sleepJobs + o.cpuJobs;
   const worker = fork(path.join(import.meta.dirname, 'worker.ts'), {
-    execArgv: process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : [...process.execArgv, '--import', 'tsx'],
+    execArgv: tsxExecArgv(),
     env: {
       ...process.env,
       REDIS_URL: redisUrl,
