@@ -36,7 +36,7 @@ export interface ConsumerOptions {
   minIdleMs: number;
   maxDeliveries: number;
   handle(entry: Entry): Promise<void>;
-  /** Acknowledges a handled entry; the default is XACK plus the group's processed counter, in one transaction. */
+  /** Acknowledges a handled entry; the default is stream.ack (XACK, and the group's processed counter once). */
   ack?(entry: Entry): Promise<void>;
   isPermanent(err: unknown): boolean;
   /** How long one XREADGROUP waits for new entries before it is sent again. */
@@ -70,12 +70,15 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
   // Set by the sweep timer, cleared once a scan of the pending list finds nothing more to claim.
   private claimDue = false;
   private sweeping: Promise<void> | undefined;
+  private reconnected = false;
 
   constructor(options: ConsumerOptions) {
     super();
-    const { stream, group, redis } = options;
-    const ack = async (entry: Entry) => void (await redis.multi().xack(stream.name, group, entry.id).incr(stream.keys.stat(group, 'processed')).exec());
-    this.o = { ack, blockMs: 5_000, ...options };
+    const { stream, group, blocking } = options;
+    this.o = { ack: (entry: Entry) => stream.ack(group, entry.id), blockMs: 5_000, ...options };
+    // A read whose reply a dropped connection cut off still delivered its entries to this consumer, and
+    // ioredis's resent read fetches the next ones: read the own pending list again after every reconnect.
+    blocking.on('ready', () => (this.reconnected = true));
   }
 
   get inFlight(): number {
@@ -118,6 +121,7 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
       if (this.stopping) return;
       if (this.claimDue) await this.sweep();
       if (this.running.size >= concurrency) continue;
+      if (this.reconnected) [from, this.reconnected] = ['0', false];
       const wait = from === '>' ? ['BLOCK', blockMs] : [];
       let entries: [string, string[] | null][];
       try {

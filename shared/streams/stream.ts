@@ -8,13 +8,38 @@
 //   <stream>                          the events (XADD; trimmed with MAXLEN ~)
 //   <stream>:dead                     dead letters: entries a group gave up on, with the error
 //   <stream>:stat:<group>:<counter>   processed, dead and trimmed, per group
+//   <stream>:appended:<event id>      the entry an event's id was appended as, for a day
 import type { Redis } from 'ioredis';
 
 export const keys = (stream: string) => ({
   stream,
   dead: `${stream}:dead`,
   stat: (group: string, counter: 'processed' | 'dead' | 'trimmed') => `${stream}:stat:${group}:${counter}`,
+  appended: (eventId: string) => `${stream}:appended:${eventId}`,
 });
+
+// ioredis sends a command again when the connection drops before its reply
+// (a Redis restart, a network cut), though Redis may have run it. These
+// scripts make a second run change nothing: no second entry, no count twice.
+const SCRIPTS = {
+  // KEYS: the stream, <stream>:appended:<id>. ARGV: maxlen, ms to remember the id, then field, value, ...
+  appendOnce: `local seen = redis.call('GET', KEYS[2])
+if seen then return seen end
+local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[2], entry, 'PX', ARGV[2])
+return entry`,
+  // KEYS: the stream, the group's processed counter. ARGV: group, entry id. XACK answers 1 only for an entry still pending.
+  ack: `if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('INCR', KEYS[2]) end`,
+  // KEYS: the stream, <stream>:dead, the group's dead counter. ARGV: group, entry id, dead letters kept, then the record's field, value, ...
+  deadLetter: `if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
+  redis.call('INCR', KEYS[3])
+end`,
+};
+type Scripted = Redis & Record<keyof typeof SCRIPTS, (...args: (string | number)[]) => Promise<unknown>>;
+
+/** How long an event's id is remembered, so that appending it again appends nothing: a day, like a queued job's status. */
+const APPENDED_KEPT_MS = 24 * 60 * 60_000;
 
 /** When Redis cannot tell a group's lag, at most this many entries are counted to tell it. */
 const LAG_COUNTED = 10_000;
@@ -74,12 +99,28 @@ export class EventStream {
     readonly maxlen: number,
   ) {
     this.keys = keys(name);
+    for (const [command, lua] of Object.entries(SCRIPTS)) redis.defineCommand(command, { numberOfKeys: command === 'deadLetter' ? 3 : 2, lua });
   }
 
-  /** Appends one event; resolves with its entry id once Redis has it. */
+  private get scripts(): Scripted {
+    return this.redis as Scripted;
+  }
+
+  /**
+   * Appends one event; resolves with its entry id once Redis has it. An event
+   * with an `id` field is appended once per id: again within a day (a client
+   * retrying, a command resent after a dropped connection) it answers the
+   * first entry's id.
+   */
   async append(fields: Record<string, string>): Promise<string> {
-    const id = await this.redis.xadd(this.name, 'MAXLEN', '~', this.maxlen, '*', ...Object.entries(fields).flat());
-    return id!;
+    const pairs = Object.entries(fields).flat();
+    if (fields.id === undefined) return (await this.redis.xadd(this.name, 'MAXLEN', '~', this.maxlen, '*', ...pairs))!;
+    return (await this.scripts.appendOnce(this.name, this.keys.appended(fields.id), this.maxlen, APPENDED_KEPT_MS, ...pairs)) as string;
+  }
+
+  /** Acknowledges a handled entry and counts it in the group's processed, once however often it is asked. */
+  async ack(group: string, entryId: string): Promise<void> {
+    await this.scripts.ack(this.name, this.keys.stat(group, 'processed'), group, entryId);
   }
 
   /**
@@ -98,14 +139,10 @@ export class EventStream {
     }
   }
 
-  /** Moves a dead letter's record into <stream>:dead, acknowledges the entry and counts it: one transaction. */
+  /** Acknowledges an entry given up on, records it in <stream>:dead with its error and counts it: one script, once per entry. */
   async deadLetter(group: string, entry: { id: string; fields: Record<string, string> | null }, consumer: string, deliveries: number, error: string): Promise<void> {
-    await this.redis
-      .multi()
-      .xadd(this.keys.dead, 'MAXLEN', '~', DEAD_LETTERS_KEPT, '*', 'entry', entry.id, 'group', group, 'consumer', consumer, 'deliveries', String(deliveries), 'error', error, 'fields', fieldsExcerpt(entry.fields))
-      .xack(this.name, group, entry.id)
-      .incr(this.keys.stat(group, 'dead'))
-      .exec();
+    const record = ['entry', entry.id, 'group', group, 'consumer', consumer, 'deliveries', String(deliveries), 'error', error, 'fields', fieldsExcerpt(entry.fields)];
+    await this.scripts.deadLetter(this.name, this.keys.dead, this.keys.stat(group, 'dead'), group, entry.id, DEAD_LETTERS_KEPT, ...record);
   }
 
   /** Length, ends, and each group with its consumers, lag, pending and counters. */

@@ -15,7 +15,7 @@ const WEB = 'strategies/6-event-bus/web.ts';
 const CONSUMER = 'strategies/6-event-bus/consumer.ts';
 const STREAM = 'events:email-requested';
 
-const { sink, redis, env } = await startServices({ redis: true });
+const { sink, server, redis, env } = await startServices({ redis: true });
 
 type Stats = StreamInfo & { strategy: string; transport: string; pending: number; sent: number; failed: number };
 const stats = async (url: string) => (await getJson(`${url}/stats`)).body as unknown as Stats;
@@ -122,6 +122,35 @@ describe('strategy 6: crashes', () => {
     expect(group(s as unknown as Stats, 'mailer')!.consumers.find((c) => c.name === 'mailer-a')).toMatchObject({ pending: 0 });
     expect(await survivor!.stop('SIGTERM')).toBe(0);
     expect(await web.child.stop('SIGTERM')).toBe(0);
+  });
+});
+
+describe('strategy 6: Redis restarted', () => {
+  it('mid-load: every email that got a 202 is delivered once, and the consumers carry on after it', async () => {
+    const { child, url } = await startEntry(MAIN, env());
+    const accepted: string[] = [];
+    let next = 0;
+    const client = async () => {
+      while (next < 120) {
+        const id = `restart-${next++}`;
+        if ((await post(url, id).catch(() => undefined))?.status === 202) accepted.push(id);
+      }
+    };
+    const load = Promise.all(Array.from({ length: 4 }, client));
+    await eventually(() => accepted.length, (n) => n >= 30, 20_000, '30 accepted before the restart');
+    await server.restart();
+    await load;
+    expect(accepted.length).toBeGreaterThan(100);
+    // Well under CLAIM_MIN_IDLE_MS (60 s): nothing may wait for a claim.
+    await sink.waitFor((_, s) => accepted.every((id) => s.deliveries().has(id)), 15_000, 'every accepted id');
+    expect(sink.stats().duplicates).toBe(0);
+    await postAll(url, ['after-restart']);
+    await sink.waitFor((_, s) => s.deliveries().has('after-restart'), 10_000, 'an email sent after the restart');
+    // One event per email (a 503'd request may have got one too), each processed once by each group.
+    const s = await eventually(() => stats(url), (b) => b.pending === 0 && group(b, 'signups')?.processed === b.length, 10_000, 'both groups caught up');
+    expect(s.length).toBeGreaterThanOrEqual(accepted.length + 1);
+    expect(group(s, 'mailer')).toMatchObject({ processed: s.length, dead: 0 });
+    expect(await child.stop('SIGTERM')).toBe(0);
   });
 });
 

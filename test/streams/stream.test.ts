@@ -38,6 +38,25 @@ describe('consumer groups', () => {
     expect(again[0]![1].map(([id]) => id)).toEqual(ids.slice(1));
   });
 
+  it('an event with an id is appended once: appended again (a client retrying, a resent XADD) it answers the first entry', async () => {
+    const first = await stream.append({ id: 'e-1', n: '1' });
+    expect(await stream.append({ id: 'e-1', n: '1' })).toBe(first);
+    expect(await stream.append({ id: 'e-2', n: '2' })).not.toBe(first);
+    expect(await redis.xlen(stream.name)).toBe(2);
+    expect(await redis.pttl(stream.keys.appended('e-1'))).toBeGreaterThan(23 * 60 * 60_000);
+  });
+
+  it('an entry acknowledged twice (a resent ack) and dead-lettered after it is counted once, and not dead-lettered', async () => {
+    const entry = await stream.append({ n: '1' });
+    await stream.ensureGroup('g', '0');
+    await read('g', 'c1', 1);
+    await stream.ack('g', entry);
+    await stream.ack('g', entry);
+    await stream.deadLetter('g', { id: entry, fields: { n: '1' } }, 'c1', 1, 'late');
+    expect(await group('g')).toMatchObject({ processed: 1, dead: 0, pending: 0 });
+    expect(await redis.xlen(stream.keys.dead)).toBe(0);
+  });
+
   it('info() of a stream nobody wrote to yet is empty, not an error', async () => {
     expect(await stream.info()).toEqual({ stream: 'events', length: 0, firstId: null, lastId: null, maxlen: 1_000, groups: [], deadLetters: 0 });
   });
