@@ -11,7 +11,11 @@
 //                    will ever send them, and nobody knows)
 //   unfinished       accepted, not delivered, still pending when the drain
 //                    deadline passed: neither lost nor delivered yet
-//   duplicates       deliveries beyond the first, for any id of the run
+//   duplicates       deliveries beyond the first, for any id of the run: the
+//                    same email in the inbox twice
+//   suppressed       repeats the sink answered 250 and kept out of the inbox,
+//                    because their idempotency key was accepted already (only
+//                    when the sink honours keys): sent twice, delivered once
 //   deliveredWithout2xx  the sink got it but the client never heard "accepted"
 //                    (a request cut off by a crash, or by the end of the load)
 //   cutByCrash       of those, the requests that were in flight when the
@@ -41,14 +45,16 @@ export function account(
   let cutByCrash = 0;
   const deliveredFirstAt = new Map<number, number>();
   let duplicates = 0;
+  let suppressed = 0;
   let deliveredWithout2xx = 0;
   let lastFirstAt = 0;
   const duplicatedSample: string[] = [];
-  for (const [id, count, firstAt] of ledger) {
+  for (const [id, count, firstAt, , repeats = 0] of ledger) {
     const n = Number(id.slice(load.prefix.length + 1));
     if (!id.startsWith(`${load.prefix}-`) || !Number.isSafeInteger(n)) continue;
     deliveredFirstAt.set(n, firstAt);
     lastFirstAt = Math.max(lastFirstAt, firstAt);
+    suppressed += repeats;
     if (count > 1) {
       duplicates += count - 1;
       if (duplicatedSample.length < SAMPLE) duplicatedSample.push(id);
@@ -83,6 +89,7 @@ export function account(
     lost: notDelivered.length - failed - unfinished,
     unfinished,
     duplicates,
+    suppressed,
     deliveredWithout2xx,
     cutByCrash,
     emailsPerSec: deliveredFirstAt.size > 0 && windowS > 0 ? deliveredFirstAt.size / windowS : 0,

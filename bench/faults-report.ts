@@ -73,22 +73,28 @@ export function judge(r: FaultRun): Judged {
   return { verdict: 'broken', why: `${n(d.lost)} lost${d.unfinished > 0 ? `, ${n(d.unfinished)} still pending at the deadline` : ''} where it promises none` };
 }
 
+/** The fault as a column or row names it: kill-repeatedly runs twice when the sink honours keys in one of them. */
+export const faultLabel = (r: Pick<FaultRun, 'fault' | 'idempotency'>) => (r.idempotency ? `${r.fault}, key honoured` : r.fault);
+
 const mark: Record<Verdict, string> = { kept: 'kept', broken: 'BROKEN', 'documented loss': 'as documented' };
 
 /** One row per run: every figure, the verdict and what happened. */
 export function faultsTable(runs: FaultRun[]): Table {
+  // Results written before the sink could honour keys have no suppressed column.
+  const withKey = runs.some((r) => r.idempotency !== undefined);
   return {
-    headers: ['strategy', 'fault', 'accepted', 'delivered', 'lost', 'duplicated', 'failed (reported)', 'unfinished', 'non-2xx', 'errors', 'drain', 'verdict', 'what happened'],
-    right: [false, false, true, true, true, true, true, true, true, true, true, false, false],
+    headers: ['strategy', 'fault', 'accepted', 'delivered', 'lost', 'duplicated', ...(withKey ? ['suppressed (key)'] : []), 'failed (reported)', 'unfinished', 'non-2xx', 'errors', 'drain', 'verdict', 'what happened'],
+    right: [false, false, true, true, true, true, ...(withKey ? [true] : []), true, true, true, true, true, false, false],
     rows: runs.map((r) => {
       const j = judge(r);
       return [
         r.target,
-        r.fault,
+        faultLabel(r),
         n(r.delivery.accepted),
         n(r.delivery.delivered),
         n(r.delivery.lost),
         n(r.delivery.duplicates),
+        ...(withKey ? [n(r.delivery.suppressed ?? 0)] : []),
         n(r.delivery.failed ?? 0),
         n(r.delivery.unfinished),
         n(r.http.non2xx),
@@ -101,9 +107,9 @@ export function faultsTable(runs: FaultRun[]): Table {
   };
 }
 
-/** The README's matrix: strategy x fault -> accepted / delivered / lost / duplicated, failures reported, the verdict. */
+/** The README's matrix: strategy x fault -> accepted / delivered / lost / duplicated, failures reported, suppressed by the key, the verdict. */
 export function faultsMatrix(runs: FaultRun[]): Table {
-  const faultNames = [...new Set(runs.map((r) => r.fault))];
+  const faultNames = [...new Set(runs.map(faultLabel))];
   const targets = [...new Set(runs.map((r) => r.target))];
   return {
     headers: ['strategy', ...faultNames],
@@ -111,7 +117,7 @@ export function faultsMatrix(runs: FaultRun[]): Table {
     rows: targets.map((t) => [
       t,
       ...faultNames.map((f) => {
-        const r = runs.find((x) => x.target === t && x.fault === f);
+        const r = runs.find((x) => x.target === t && faultLabel(x) === f);
         if (!r) return '-';
         const d = r.delivery;
         const j = judge(r);
@@ -119,7 +125,8 @@ export function faultsMatrix(runs: FaultRun[]): Table {
         const failedWord = t === '2-fire-and-forget' ? 'failed, only logged' : 'failed';
         // 1 reports a failure to the client, as an error instead of a 2xx.
         const refusedToClient = t === '1-foreground' && r.http.non2xx > 0 ? `${n(r.http.non2xx)} answered with an error` : '';
-        const extra = [refusedToClient, (d.failed ?? 0) > 0 ? `${n(d.failed!)} ${failedWord}` : '', d.unfinished > 0 ? `${n(d.unfinished)} unfinished` : ''].filter(Boolean).join(', ');
+        const suppressed = r.idempotency && (d.suppressed ?? 0) > 0 ? `${n(d.suppressed!)} suppressed` : '';
+        const extra = [refusedToClient, (d.failed ?? 0) > 0 ? `${n(d.failed!)} ${failedWord}` : '', d.unfinished > 0 ? `${n(d.unfinished)} unfinished` : '', suppressed].filter(Boolean).join(', ');
         return `${n(d.accepted)} / ${n(d.delivered)} / ${n(d.lost)} / ${n(d.duplicates)}${extra ? ` (${extra})` : ''} ${j.verdict === 'kept' ? '✔' : j.verdict === 'broken' ? '✘ BROKEN' : '≈'}`;
       }),
     ]),

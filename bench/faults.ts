@@ -197,6 +197,8 @@ export type FaultPhase = 'starting' | 'load' | 'drain' | 'stopping';
 export interface FaultCellOptions {
   target: Target;
   fault: FaultName;
+  /** The sink honours idempotency keys in this run. */
+  idempotency?: boolean;
   prefix: string;
   options: BenchOptions;
   sink: SinkClient;
@@ -206,10 +208,10 @@ export interface FaultCellOptions {
 }
 
 /** Starts the target (and its Redis), loads it while the fault runs, drains, counts, stops everything. */
-export async function faultCell({ target, fault, prefix, options, sink, report, track, signal }: FaultCellOptions): Promise<FaultRun> {
+export async function faultCell({ target, fault, idempotency = false, prefix, options, sink, report, track, signal }: FaultCellOptions): Promise<FaultRun> {
   const spec = faults[fault];
   await sink.reset();
-  await sink.configure({ latencyMs: options.faultLatencyMs, tempFailRate: 0, permEvery: 0, drop: [], duplicate: [] });
+  await sink.configure({ latencyMs: options.faultLatencyMs, tempFailRate: 0, permEvery: 0, drop: [], duplicate: [], idempotency });
   const redis = target.redis ? await startPrivateRedis() : undefined;
   try {
     const env: Record<string, string> = { SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), ...(redis ? { REDIS_URL: redis.url } : {}) };
@@ -250,7 +252,7 @@ export async function faultCell({ target, fault, prefix, options, sink, report, 
       const ledger = await sink.ledger(`${prefix}-`);
       const failedIds = await reportedFailures(ctx.procs, redis, target);
       const delivery = account(record, ledger, drained.drained, drained.pendingAtEnd, ctx.inFlightAtKills, failedIds);
-      const out: FaultRun = { target: target.name, fault, prefix, http: record.http, delivery, drain: drained, events, stats: await readStats(run.url) };
+      const out: FaultRun = { target: target.name, fault, prefix, http: record.http, delivery, drain: drained, events, idempotency, stats: await readStats(run.url) };
       if (target.consumer && (fault === 'kill-repeatedly' || fault === 'redis-restart')) out.heldAtFaults = heldAtFaults;
       if (fault === 'sink-5xx-some') out.refused = refusedAddresses(record, new Set(ledger.map(([id]) => id)), failedIds);
       return out;

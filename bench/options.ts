@@ -50,6 +50,12 @@ export interface BenchOptions {
   cpuProf: boolean;
   json: boolean;
   progress: 'auto' | 'live' | 'lines' | 'off';
+  /**
+   * The sink honouring idempotency keys or not, one run each, in this order:
+   * the crash pass of 4, 5 and 6 and the faults pass's kill-repeatedly run
+   * both; every other run has it off.
+   */
+  idempotency: ('off' | 'on')[];
   /** Harness self-test: request numbers (per run) the sink answers 250 and then forgets. */
   sinkDrop: number[];
   /** Harness self-test: request numbers (per run) the sink counts twice. */
@@ -83,6 +89,7 @@ export const knobs: Knob<keyof BenchOptions>[] = [
   { key: 'faultEvery', flag: 'fault-every', env: 'BENCH_FAULT_EVERY', kind: 'seconds', normal: '3', doc: 'kill-repeatedly: seconds between two kills (the first comes 2 s into the load).' },
   { key: 'faultOutage', flag: 'fault-outage', env: 'BENCH_FAULT_OUTAGE', kind: 'seconds', normal: '5', doc: 'sink-down: seconds the sink stays down.' },
   { key: 'faultDrainTimeout', flag: 'fault-drain-timeout', env: 'BENCH_FAULT_DRAIN_TIMEOUT', kind: 'seconds', normal: '60', doc: 'Faults pass: seconds to wait for the backlog after the load (retries included).' },
+  { key: 'idempotency', flag: 'idempotency', env: 'BENCH_IDEMPOTENCY', kind: 'list', normal: 'off,on', doc: 'The sink honouring idempotency keys: off (a repeat reaches the inbox twice), on (it answers 250 and suppresses it), or both, one run each: for the crash pass of 4, 5, 6 and kill-repeatedly in the faults pass; other runs off.' },
   { key: 'out', flag: 'out', env: 'BENCH_OUT', kind: 'string', normal: 'bench/results', doc: 'Where <date>.json and the <date>/ report (Markdown + SVG) go.' },
   { key: 'write', flag: 'write', env: 'BENCH_WRITE', kind: 'boolean', normal: 'true', doc: 'Write result files (--no-write: terminal only).' },
   { key: 'cpuProf', flag: 'cpu-prof', env: 'BENCH_CPU_PROF', kind: 'boolean', normal: 'false', doc: 'Run the load pass under node --cpu-prof and report where each strategy spends its CPU.' },
@@ -113,6 +120,12 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   else if (passes.includes('faults')) options.faults = [...FAULT_NAMES];
   // --no-crash: the crash pass off, a shorthand for leaving crash out of --passes.
   options.passes = PASSES.filter((p) => passes.includes(p) && !(p === 'crash' && values['no-crash'] === true));
+  const idempotency = options.idempotency as string[];
+  for (const v of idempotency) {
+    if (v !== 'off' && v !== 'on') throw new OptionsError(`--idempotency: "${v}" is neither off nor on`);
+  }
+  if (idempotency.length === 0) throw new OptionsError('--idempotency needs off, on or both');
+  options.idempotency = (['off', 'on'] as const).filter((v) => idempotency.includes(v));
   if (!['auto', 'live', 'lines', 'off'].includes(options.progress as string)) throw new OptionsError('--progress must be auto, live, lines or off');
   if ((options.faultRate as number) < 1) throw new OptionsError('--fault-rate must be at least 1 (a steady load, not flat out)');
   return options as unknown as BenchOptions & { help: boolean };

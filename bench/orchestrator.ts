@@ -44,7 +44,21 @@ interface Cell {
   target: Target;
   round?: number;
   fault?: FaultName;
+  /** The sink honours idempotency keys in this run. */
+  idempotency: boolean;
   estimateMs: number;
+}
+
+/**
+ * The sink's idempotency settings a run is repeated with: the crash pass of
+ * 4, 5 and 6 and kill-repeatedly (whose repeats are the duplicates the key is
+ * for) run once per --idempotency value, so off and on sit side by side from
+ * one benchmark; every other run keeps the sink's default, off, which keeps
+ * the faults pass's time in check.
+ */
+export function idempotencyRuns(options: Pick<BenchOptions, 'idempotency'>, pass: Pass, target: Target, fault?: FaultName): boolean[] {
+  const both = (pass === 'crash' && ['4', '5', '6'].includes(target.key)) || (pass === 'faults' && fault === 'kill-repeatedly');
+  return both ? options.idempotency.map((v) => v === 'on') : [false];
 }
 
 // Start (one tsx process ~0.6 s; a supervisor and its children more; 4-6
@@ -63,18 +77,20 @@ function plan(options: BenchOptions, chosen: Target[]): Cell[] {
       for (const target of order) {
         // Flat out, every strategy that answers before sending has a backlog left: the drain runs to its deadline.
         const drainMs = isSupervised(target) || target.key === '2' ? sec(options.drainTimeout) : 300;
-        cells.push({ pass: 'load', target, round, estimateMs: overheadMs(target) + sec(options.duration) + drainMs });
+        cells.push({ pass: 'load', target, round, idempotency: false, estimateMs: overheadMs(target) + sec(options.duration) + drainMs });
       }
     }
   }
   if (options.passes.includes('sweep') && options.sweepLatenciesMs.length > 0) {
     for (const target of chosen.filter((t) => runsIn(t, 'sweep'))) {
-      cells.push({ pass: 'sweep', target, estimateMs: overheadMs(target) + options.sweepLatenciesMs.length * (sec(options.sweepDuration) + 300) });
+      cells.push({ pass: 'sweep', target, idempotency: false, estimateMs: overheadMs(target) + options.sweepLatenciesMs.length * (sec(options.sweepDuration) + 300) });
     }
   }
   if (options.passes.includes('crash')) {
     for (const target of chosen.filter((t) => t.crash !== 'none' && runsIn(t, 'crash'))) {
-      cells.push({ pass: 'crash', target, estimateMs: overheadMs(target) + sec(options.crashDuration) + (isSupervised(target) ? sec(options.crashDuration) : 500) });
+      for (const idempotency of idempotencyRuns(options, 'crash', target)) {
+        cells.push({ pass: 'crash', target, idempotency, estimateMs: overheadMs(target) + sec(options.crashDuration) + (isSupervised(target) ? sec(options.crashDuration) : 500) });
+      }
     }
   }
   if (options.passes.includes('faults')) {
@@ -82,7 +98,9 @@ function plan(options: BenchOptions, chosen: Target[]): Cell[] {
       for (const target of chosen.filter((t) => t.sends && faultApplies(fault, t))) {
         // 4 and 5 wait out a dead worker's heartbeat (5 s) after a kill; retries after an outage take seconds too.
         const drainMs = target.redis || isSupervised(target) ? 8000 : 2000;
-        cells.push({ pass: 'faults', target, fault, estimateMs: overheadMs(target) + sec(options.faultDuration) + drainMs });
+        for (const idempotency of idempotencyRuns(options, 'faults', target, fault)) {
+          cells.push({ pass: 'faults', target, fault, idempotency, estimateMs: overheadMs(target) + sec(options.faultDuration) + drainMs });
+        }
       }
     }
   }
@@ -163,7 +181,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
       if (cell.pass === 'faults') {
         // The fault runner starts its own processes (and Redis) and stops them.
         try {
-          runs.faults.push(await faultCell({ target: cell.target, fault: cell.fault!, prefix, options, sink, report, track: (l) => (currentLoad = l), signal }));
+          runs.faults.push(await faultCell({ target: cell.target, fault: cell.fault!, idempotency: cell.idempotency, prefix, options, sink, report, track: (l) => (currentLoad = l), signal }));
         } catch (err) {
           signal?.throwIfAborted();
           const note = `${cell.target.name} under ${cell.fault}: the run failed: ${(err as Error).message.split('\n')[0]}`;
@@ -178,7 +196,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
       }
       await sink.reset();
       const latencyMs = cell.pass === 'sweep' ? options.sweepLatenciesMs[0]! : options.latencyMs;
-      await sink.configure({ latencyMs, tempFailRate: 0, permEvery: 0, ...faults });
+      await sink.configure({ latencyMs, tempFailRate: 0, permEvery: 0, idempotency: cell.idempotency, ...faults });
       let nodeArgs: string[] = [];
       if (options.cpuProf && cell.pass === 'load') {
         const dir = path.resolve(ROOT, options.out, stamp, 'profiles', `${cell.target.name}-r${cell.round}`);
@@ -201,7 +219,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
       }
       try {
         if (cell.pass === 'load') runs.load.push(await loadCell(run, cell, prefix, options, sink, report, signal, (l) => (currentLoad = l)));
-        else if (cell.pass === 'crash') runs.crash.push(await crashCell(run, prefix, options, sink, report, signal, (l) => (currentLoad = l)));
+        else if (cell.pass === 'crash') runs.crash.push({ ...(await crashCell(run, prefix, options, sink, report, signal, (l) => (currentLoad = l))), idempotency: cell.idempotency });
         else runs.sweep.push(...(await sweepCell(run, prefix, options, sink, report, signal, (l) => (currentLoad = l))));
       } catch (err) {
         // Like a start that fails: it costs this run, not the benchmark.

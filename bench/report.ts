@@ -152,24 +152,56 @@ const resentCell = (r: CrashRun) => {
   return x.held === 0 ? 'none held' : `${int(x.resent)} of ${int(x.held)}${x.ms === null ? '' : ` after ${secs(x.ms)}`}`;
 };
 
+/** Whether any run of these was measured with the sink's idempotency known (results from before it was have none). */
+export const keyed = (runs: readonly { idempotency?: boolean }[]) => runs.some((r) => r.idempotency !== undefined);
+/** The run with the sink ignoring keys (today's figures), else the first: what one-run-per-target summaries quote. */
+export const keyOffFirst = <R extends { target: string; idempotency?: boolean }>(runs: readonly R[], target: string, also: (r: R) => boolean = () => true): R | undefined => {
+  const mine = runs.filter((r) => r.target === target && also(r));
+  return mine.find((r) => r.idempotency !== true) ?? mine[0];
+};
+
 export function crashTable(result: BenchResult): Table {
+  // With the key column, a repeat is either in the inbox twice (duplicated) or caught by the sink's key (suppressed).
+  const withKey = keyed(result.runs.crash);
+  const headers = ['strategy', 'killed', 'pending then', 'back after', 'accepted', 'delivered', 'lost', withKey ? 'duplicated (inbox twice)' : 'duplicates', 'sent, cut by the kill', 'unfinished', 'held, sent again', 'drain'];
+  const rows = result.runs.crash.map((r) => [
+    r.target,
+    r.crash.error ? `${r.crash.kind} (failed: ${r.crash.error.split('\n')[0]!.slice(0, 60)})` : `${r.crash.kind} pid ${r.crash.killedPid}`,
+    r.pendingAtKill === null || r.pendingAtKill === undefined ? '?' : int(r.pendingAtKill),
+    r.crash.restartMs === null ? 'never' : secs(r.crash.restartMs),
+    int(r.delivery.accepted),
+    int(r.delivery.delivered),
+    int(r.delivery.lost),
+    int(r.delivery.duplicates),
+    int(r.delivery.cutByCrash),
+    int(r.delivery.unfinished),
+    resentCell(r),
+    `${secs(r.drain.ms)}${r.drain.drained ? '' : ' (deadline)'}`,
+  ]);
+  if (!withKey) return { headers, right: [false, ...headers.slice(1).map((h) => h !== 'killed')], rows };
   return {
-    headers: ['strategy', 'killed', 'pending then', 'back after', 'accepted', 'delivered', 'lost', 'duplicates', 'sent, cut by the kill', 'unfinished', 'held, sent again', 'drain'],
-    right: [false, false, true, true, true, true, true, true, true, true, true, true],
-    rows: result.runs.crash.map((r) => [
-      r.target,
-      r.crash.error ? `${r.crash.kind} (failed: ${r.crash.error.split('\n')[0]!.slice(0, 60)})` : `${r.crash.kind} pid ${r.crash.killedPid}`,
-      r.pendingAtKill === null || r.pendingAtKill === undefined ? '?' : int(r.pendingAtKill),
-      r.crash.restartMs === null ? 'never' : secs(r.crash.restartMs),
-      int(r.delivery.accepted),
-      int(r.delivery.delivered),
-      int(r.delivery.lost),
-      int(r.delivery.duplicates),
-      int(r.delivery.cutByCrash),
-      int(r.delivery.unfinished),
-      resentCell(r),
-      `${secs(r.drain.ms)}${r.drain.drained ? '' : ' (deadline)'}`,
-    ]),
+    headers: [headers[0]!, 'sink honours key', ...headers.slice(1, 8), 'suppressed (key)', ...headers.slice(8)],
+    right: [false, false, false, ...Array<boolean>(11).fill(true)],
+    rows: result.runs.crash.map((r, i) => [rows[i]![0]!, r.idempotency ? 'on' : 'off', ...rows[i]!.slice(1, 8), int(r.delivery.suppressed ?? 0), ...rows[i]!.slice(8)]),
+  };
+}
+
+/** The goal of the sink honouring keys: kill-repeatedly puts nothing in an inbox twice for 4 and 5, delivers every accepted email, counts what it caught. */
+export function keyGoal(result: BenchResult): Lesson {
+  const claim = 'with the sink honouring keys, 4 and 5 under kill-repeatedly: 0 delivered twice, every accepted email delivered once, suppressed counted';
+  const runs = ['4-redis-queue', '5-multi-worker'].map((t) => (result.runs.faults ?? []).find((r) => r.target === t && r.fault === 'kill-repeatedly' && r.idempotency === true));
+  if (!runs.every((r) => r !== undefined)) return { claim, verdict: 'not measured', evidence: 'needs the faults pass with 4 and 5 under kill-repeatedly and --idempotency on' };
+  const off = (t: string) => (result.runs.faults ?? []).find((r) => r.target === t && r.fault === 'kill-repeatedly' && r.idempotency !== true);
+  return {
+    claim,
+    verdict: runs.every((r) => r!.delivery.duplicates === 0 && r!.delivery.delivered === r!.delivery.accepted - (r!.delivery.failed ?? 0)) ? 'yes' : 'no',
+    evidence: runs
+      .map((r) => {
+        const d = r!.delivery;
+        const without = off(r!.target);
+        return `${r!.target}: ${int(d.delivered)} of ${int(d.accepted)} delivered, ${int(d.duplicates)} twice, ${int(d.suppressed ?? 0)} suppressed${without ? ` (key ignored: ${int(without.delivery.duplicates)} twice)` : ''}`;
+      })
+      .join('; '),
   };
 }
 
@@ -185,7 +217,7 @@ export interface Lesson {
 export function lessons(result: BenchResult): Lesson[] {
   const out: Lesson[] = [];
   const load = summarizeLoad(result);
-  const crashOf = (t: string) => result.runs.crash.find((r) => r.target === t);
+  const crashOf = (t: string) => keyOffFirst(result.runs.crash, t);
   const sweepOf = (t: string) => result.runs.sweep.filter((r) => r.target === t).sort((a, b) => a.latencyMs - b.latencyMs);
   const missing = (claim: string, what: string) => out.push({ claim, verdict: 'not measured', evidence: what });
 
@@ -253,6 +285,7 @@ export function lessons(result: BenchResult): Lesson[] {
     const x = e5.median / e4.median;
     out.push({ claim: claim5, verdict: x >= 3 ? 'yes' : 'no', evidence: `${int(e5.median)} vs ${int(e4.median)} emails/s (${x.toFixed(1)}x)` });
   } else missing(claim5, 'needs strategies 4 and 5 in the load pass');
+  out.push(keyGoal(result));
 
   for (const s of load.filter((x) => x.goal !== null)) {
     out.push({
@@ -268,10 +301,10 @@ export function lessons(result: BenchResult): Lesson[] {
 export function sixGoals(result: BenchResult): Lesson[] {
   const out: Lesson[] = [];
   const missing = (claim: string, what: string) => out.push({ claim, verdict: 'not measured', evidence: what });
-  const crashOf = (t: string) => result.runs.crash.find((r) => r.target === t);
+  const crashOf = (t: string) => keyOffFirst(result.runs.crash, t);
 
   const claimA = '6 loses nothing under kill-repeatedly and redis-restart, and sends twice at most what its mailer held unacknowledged then';
-  const faulted = (['kill-repeatedly', 'redis-restart'] as const).map((f) => (result.runs.faults ?? []).find((r) => r.target === '6-event-bus' && r.fault === f));
+  const faulted = (['kill-repeatedly', 'redis-restart'] as const).map((f) => keyOffFirst(result.runs.faults ?? [], '6-event-bus', (r) => r.fault === f));
   if (faulted.every((r) => r !== undefined)) {
     out.push({
       claim: claimA,
@@ -376,7 +409,7 @@ export function charts(result: BenchResult): Record<string, string> {
   }
   if (result.runs.crash.length > 0) {
     out[CHART_FILES.crash] = crashChart(
-      result.runs.crash.map((r) => ({ target: r.target, accepted: r.delivery.accepted, lost: r.delivery.lost, duplicates: r.delivery.duplicates, unfinished: r.delivery.unfinished })),
+      result.runs.crash.map((r) => ({ target: r.idempotency ? `${r.target} (key on)` : r.target, accepted: r.delivery.accepted, lost: r.delivery.lost, duplicates: r.delivery.duplicates, unfinished: r.delivery.unfinished })),
       `SIGKILL halfway through ${s.crashDuration} s at ${s.crashRate > 0 ? `${s.crashRate} req/s` : 'full speed'}, sink latency ${s.latencyMs} ms`,
     );
   }
@@ -504,7 +537,7 @@ export function readmeTable(result: BenchResult): string {
   const hi = latencies[latencies.length - 1];
   const rows = result.targets.map((t) => {
     const l = load.find((x) => x.target === t);
-    const c = result.runs.crash.find((x) => x.target === t);
+    const c = keyOffFirst(result.runs.crash, t);
     const sweepAt = (lat: number | undefined) => result.runs.sweep.find((x) => x.target === t && x.latencyMs === lat)?.http.latencyMs.p50;
     const a = sweepAt(lo);
     const b = sweepAt(hi);

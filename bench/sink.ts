@@ -16,8 +16,8 @@ import { isMain } from '../shared/main.ts';
 import { ROOT } from '../shared/root.ts';
 import { startSink, type SinkStats } from '../shared/smtp-sink.ts';
 
-/** One tracking id as the sink saw it: how many times it was accepted, when first and when last. */
-export type LedgerEntry = [id: string, count: number, firstAt: number, lastAt?: number];
+/** One tracking id as the sink saw it: how many times it was accepted, when first and when last, how many repeats its idempotency key suppressed. */
+export type LedgerEntry = [id: string, count: number, firstAt: number, lastAt?: number, suppressed?: number];
 
 export interface SinkSettings {
   latencyMs?: number;
@@ -29,6 +29,8 @@ export interface SinkSettings {
   tempFailRate?: number;
   /** Refuse with 550, every time, mail to reader<n>@ where n is a multiple of this (0 = none): addresses that do not exist. */
   permEvery?: number;
+  /** Honour idempotency keys: a repeat within the window gets 250 and is counted as suppressed, not delivered. */
+  idempotency?: boolean;
 }
 
 type Command =
@@ -70,12 +72,15 @@ async function serve(): Promise<void> {
         if (s.latencyMs !== undefined) sink.configure({ latencyMs: s.latencyMs });
         if (s.tempFailRate !== undefined) sink.configure({ tempFailRate: s.tempFailRate });
         if (s.permEvery !== undefined) permEvery = s.permEvery;
+        if (s.idempotency !== undefined) sink.configure({ idempotency: s.idempotency });
         if (s.drop) drop = new Set(s.drop);
         if (s.duplicate) duplicate = new Set(s.duplicate);
         return sink.stats();
       }
       case 'reset':
+        // Every run starts with the keys ignored, as the sink's own default: a run that wants them says so.
         sink.reset();
+        sink.configure({ idempotency: false });
         return sink.stats();
       case 'pause':
         await sink.pause();
@@ -89,8 +94,12 @@ async function serve(): Promise<void> {
         const out: LedgerEntry[] = [];
         for (const [id, count] of sink.deliveries()) {
           if (!id.startsWith(command.prefix)) continue;
-          const accepts = sink.history(id).filter((a) => a.outcome === 'accept');
-          out.push([id, count, accepts[0]?.at ?? 0, accepts.at(-1)?.at ?? 0]);
+          const history = sink.history(id);
+          const accepts = history.filter((a) => a.outcome === 'accept');
+          const suppressed = history.filter((a) => a.outcome === 'suppressed').length;
+          const entry: LedgerEntry = [id, count, accepts[0]?.at ?? 0, accepts.at(-1)?.at ?? 0];
+          if (suppressed > 0) entry[4] = suppressed;
+          out.push(entry);
         }
         return out;
       }

@@ -32,6 +32,8 @@ export interface Delivery {
   lost: number;
   unfinished: number;
   duplicates: number;
+  /** Repeats the sink answered 250 and kept out of the inbox, their idempotency key seen already (absent in results written before it was counted). */
+  suppressed?: number;
   deliveredWithout2xx: number;
   /** Delivered without a 2xx, and in flight at the moment of the kill (crash pass only). */
   cutByCrash: number;
@@ -105,6 +107,8 @@ export interface CrashRun {
   delivery: Delivery;
   drain: DrainResult;
   crash: CrashOutcome;
+  /** Whether the sink honoured idempotency keys in this run (absent: off, in results written before it could). */
+  idempotency?: boolean;
   /** What the strategy reported as pending just before the kill. */
   pendingAtKill: number | null;
   /** Accepted (2xx) between the kill and the replacement's "online": what an at-most-once subscriber never hears. */
@@ -130,6 +134,8 @@ export interface FaultRun {
   delivery: Delivery;
   drain: DrainResult;
   events: FaultEvent[];
+  /** Whether the sink honoured idempotency keys in this run (absent: off, in results written before it could). */
+  idempotency?: boolean;
   /** sink-5xx-some: what became of the emails to the addresses the sink refuses. */
   refused?: { sent: number; accepted: number; delivered: number; failed: number; lost: number };
   /** Strategy 6 on a stream: entries its mailer had read and not acknowledged just before each kill or Redis restart - the most it may send twice. */

@@ -4,15 +4,17 @@
 // real thing.)
 import { describe, expect, it } from 'vitest';
 import { account } from '../../bench/accounting.ts';
-import { judge } from '../../bench/faults-report.ts';
+import { faultsMatrix, judge } from '../../bench/faults-report.ts';
 import type { LoadRecord } from '../../bench/load.ts';
 import { percentile, spread } from '../../bench/numbers.ts';
 import { OptionsError, parseOptions } from '../../bench/options.ts';
+import { idempotencyRuns } from '../../bench/orchestrator.ts';
 import { redelivery } from '../../bench/redelivery.ts';
+import { crashTable, keyGoal } from '../../bench/report.ts';
 import type { LedgerEntry } from '../../bench/sink.ts';
 import { show } from '../../bench/tables.ts';
 import { selectTargets } from '../../bench/targets.ts';
-import type { FaultRun } from '../../bench/types.ts';
+import type { BenchResult, CrashRun, FaultRun } from '../../bench/types.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -55,6 +57,66 @@ describe('accepted against delivered', () => {
     expect(account(record(1, [1]), [entry(1, 1, T0 - 5)], true, 0).endToEndMs?.p50).toBe(-6);
     // Three distinct emails of this run, the last one 41 ms after the load started: 3 / 0.041 s.
     expect(d.emailsPerSec).toBeCloseTo(3 / 0.041, 5);
+  });
+});
+
+describe('the sink honouring idempotency keys: a repeat suppressed, not in the inbox twice', () => {
+  const http = record(1, [1]).http;
+  const drain = { drained: true, ms: 0, pendingAtEnd: 0 };
+  const faultRun = (target: string, idempotency: boolean | undefined, ledger: LedgerEntry[]): FaultRun => ({
+    target, fault: 'kill-repeatedly', prefix: 'l1', http, delivery: account(record(3, [1, 2, 3]), ledger, true, 0), drain, events: [], stats: null, ...(idempotency === undefined ? {} : { idempotency }),
+  });
+    // Delivered once each; the key caught two repeats of 1 and one of 3.
+  const keyed: LedgerEntry[] = [['l1-1', 1, T0 + 5, T0 + 5, 2], entry(2, 1, T0 + 6), ['l1-3', 1, T0 + 7, T0 + 7, 1]];
+  // The same sends with the key ignored: the repeats in the inbox.
+  const ignored = [entry(1, 2, T0 + 5), entry(2, 1, T0 + 6), entry(3, 3, T0 + 7)];
+
+  it('counts what the key caught as suppressed, apart from duplicates, and only for ids of this run', () => {
+    const d = account(record(3, [1, 2, 3]), [...keyed, ['l12-1', 1, T0, T0, 5]], true, 0);
+    expect(d).toMatchObject({ accepted: 3, delivered: 3, lost: 0, duplicates: 0, suppressed: 3 });
+    expect(account(record(3, [1, 2, 3]), ignored, true, 0)).toMatchObject({ delivered: 3, duplicates: 3, suppressed: 0 });
+  });
+
+  it('the crash pass of 4, 5 and 6 and kill-repeatedly run once per setting, off first; the rest with keys ignored', () => {
+    const [four, six, claim] = selectTargets(['4', '6', '6-claim']).chosen;
+    const both = parseOptions([], {});
+    expect(both.idempotency).toEqual(['off', 'on']);
+    expect(parseOptions(['--idempotency', 'on,off'], {}).idempotency).toEqual(['off', 'on']);
+    expect(idempotencyRuns(both, 'crash', four!)).toEqual([false, true]);
+    expect(idempotencyRuns(both, 'crash', six!)).toEqual([false, true]);
+    expect(idempotencyRuns(both, 'crash', claim!)).toEqual([false]);
+    expect(idempotencyRuns(both, 'load', four!)).toEqual([false]);
+    expect(idempotencyRuns(both, 'faults', six!, 'kill-repeatedly')).toEqual([false, true]);
+    expect(idempotencyRuns(both, 'faults', four!, 'sink-down')).toEqual([false]);
+    expect(idempotencyRuns(parseOptions(['--idempotency', 'on'], {}), 'crash', four!)).toEqual([true]);
+    expect(() => parseOptions(['--idempotency', 'maybe'], {})).toThrow(/--idempotency: "maybe"/);
+  });
+
+  it('the faults matrix gives the keyed run a column of its own; results without the setting keep their old columns', () => {
+    const m = faultsMatrix([faultRun('4-redis-queue', false, ignored), faultRun('4-redis-queue', true, keyed)]);
+    expect(m.headers).toEqual(['strategy', 'kill-repeatedly', 'kill-repeatedly, key honoured']);
+    expect(m.rows[0]).toEqual(['4-redis-queue', '3 / 3 / 0 / 3 ✔', '3 / 3 / 0 / 0 (3 suppressed) ✔']);
+    expect(faultsMatrix([faultRun('4-redis-queue', undefined, ignored)]).headers).toEqual(['strategy', 'kill-repeatedly']);
+  });
+
+  it('the crash table shows the setting and what was suppressed per run', () => {
+    const crash = (idempotency: boolean, ledger: LedgerEntry[]): CrashRun => ({
+      target: '4-redis-queue', prefix: 'l1', http, delivery: account(record(3, [1, 2, 3]), ledger, true, 0), drain, idempotency, pendingAtKill: 3,
+      crash: { kind: 'worker', killedPid: 7, atMs: 500, restartedPid: 8, restartMs: 900, killedIsGone: true },
+    });
+    const t = crashTable({ runs: { load: [], sweep: [], crash: [crash(false, ignored), crash(true, keyed)] } } as unknown as BenchResult);
+    const col = (name: string) => t.rows.map((r) => r[t.headers.indexOf(name)]);
+    expect(col('sink honours key')).toEqual(['off', 'on']);
+    expect(col('duplicated (inbox twice)')).toEqual(['3', '0']);
+    expect(col('suppressed (key)')).toEqual(['0', '3']);
+  });
+
+  it('the goal holds when, with the key honoured, 4 and 5 put nothing in an inbox twice and deliver everything accepted', () => {
+    const result = (fives: LedgerEntry[]) => ({ runs: { load: [], sweep: [], crash: [], faults: [faultRun('4-redis-queue', true, keyed), faultRun('5-multi-worker', true, fives)] } }) as unknown as BenchResult;
+    expect(keyGoal(result(keyed))).toMatchObject({ verdict: 'yes', evidence: expect.stringContaining('5-multi-worker: 3 of 3 delivered, 0 twice, 3 suppressed') });
+    expect(keyGoal(result(ignored)).verdict).toBe('no');
+    expect(keyGoal(result(keyed.slice(1))).verdict).toBe('no');
+    expect(keyGoal({ runs: { load: [], sweep: [], crash: [] } } as unknown as BenchResult).verdict).toBe('not measured');
   });
 });
 

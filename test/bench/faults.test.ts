@@ -25,13 +25,14 @@ import { FAULT_CONNECTIONS, type BenchResult, type FaultRun } from '../../bench/
 // Short: 30 req/s for 5 s, two kills 1.5 s apart, a 2 s sink outage. Drains are
 // bounded by a generous deadline, never by a fixed sleep: 4 and 5 wait out a
 // dead worker's 5 s heartbeat on a busy machine.
-const SMALL = ['--fault-rate', '30', '--fault-duration', '5', '--fault-latency', '5', '--fault-kills', '2', '--fault-every', '1.5', '--fault-outage', '2', '--fault-drain-timeout', '60'];
+// The sink ignores idempotency keys unless a block asks (one run per setting would double kill-repeatedly).
+const SMALL = ['--idempotency', 'off', '--fault-rate', '30', '--fault-duration', '5', '--fault-latency', '5', '--fault-kills', '2', '--fault-every', '1.5', '--fault-outage', '2', '--fault-drain-timeout', '60'];
 
 /** One faults run for the describe block that calls this, shared by its tests: read it with the returned function. */
-function faultsRun(strategies: string, faults: string, timeoutMs = 120_000): () => BenchResult {
+function faultsRun(strategies: string, faults: string, timeoutMs = 120_000, extra: string[] = []): () => BenchResult {
   let result: BenchResult | undefined;
   beforeAll(async () => {
-    result = await runBench(parseOptions(['--strategies', strategies, '--faults', faults, ...SMALL, '--no-write', '--progress', 'off'], {}));
+    result = await runBench(parseOptions(['--strategies', strategies, '--faults', faults, ...SMALL, ...extra, '--no-write', '--progress', 'off'], {}));
   }, timeoutMs);
   return () => result!;
 }
@@ -102,6 +103,23 @@ describe('strategies 4 and 5 lose nothing', () => {
       expect(term!.what).toMatch(/^SIGTERM supervisor pid \d+ \(\d+ pending\): exit 0, after$/);
       expect(term!.ms).toBeLessThan(4000);
     }
+  });
+});
+
+describe('with the sink honouring idempotency keys, 4 under kill-repeatedly delivers every email once', () => {
+  const result = faultsRun('4', 'kill-repeatedly', 90_000, ['--idempotency', 'on']);
+
+  it('every accepted email delivered, none in the inbox twice; what a recovered job sent again is counted as suppressed', () => {
+    const r = runOf(result(), '4-redis-queue', 'kill-repeatedly');
+    expect(r.idempotency).toBe(true);
+    expect(r.events.filter((e) => /^SIGKILL worker/.test(e.what) && !e.error), describeRun(r)).toHaveLength(2);
+    expect(r.drain.drained, describeRun(r)).toBe(true);
+    expect(r.delivery.accepted).toBeGreaterThan(50);
+    expect(r.delivery.delivered, describeRun(r)).toBe(r.delivery.accepted);
+    expect(r.delivery.duplicates, describeRun(r)).toBe(0);
+    // A kill between the sink's 250 and the ack makes a repeat; one that lands between sends makes none.
+    expect(r.delivery.suppressed, describeRun(r)).toBeGreaterThanOrEqual(0);
+    expect(judge(r).verdict).toBe('kept');
   });
 });
 
