@@ -57,7 +57,7 @@ export async function waitUntilHeld(redisUrl: string, c: StreamConsumer, maxWait
   }
 }
 
-/** When the sink accepted the held ids again after `killedAt`; `claimMinIdleMs` sets the goal. */
+/** When the sink answered 250 for the held ids again after `killedAt` (delivered, or suppressed by their key); `claimMinIdleMs` sets the goal. */
 export function redelivery(held: string[], ledger: LedgerEntry[], killedAt: number, claimMinIdleMs: number, claimed: boolean): Redelivery {
   const lastAt = new Map(ledger.map(([id, , firstAt, last]) => [id, last ?? firstAt]));
   const again = held.map((id) => lastAt.get(id) ?? 0).filter((at) => at >= killedAt);

@@ -16,7 +16,11 @@ import { isMain } from '../shared/main.ts';
 import { ROOT } from '../shared/root.ts';
 import { startSink, type SinkStats } from '../shared/smtp-sink.ts';
 
-/** One tracking id as the sink saw it: how many times it was accepted, when first and when last, how many repeats its idempotency key suppressed. */
+/**
+ * One tracking id as the sink saw it: how many times it was delivered, when
+ * first, when it last answered 250 (a delivery, or a repeat its idempotency
+ * key suppressed: a send again either way), how many repeats were suppressed.
+ */
 export type LedgerEntry = [id: string, count: number, firstAt: number, lastAt?: number, suppressed?: number];
 
 export interface SinkSettings {
@@ -97,7 +101,8 @@ async function serve(): Promise<void> {
           const history = sink.history(id);
           const accepts = history.filter((a) => a.outcome === 'accept');
           const suppressed = history.filter((a) => a.outcome === 'suppressed').length;
-          const entry: LedgerEntry = [id, count, accepts[0]?.at ?? 0, accepts.at(-1)?.at ?? 0];
+          const answered = history.filter((a) => a.outcome === 'accept' || a.outcome === 'suppressed');
+          const entry: LedgerEntry = [id, count, accepts[0]?.at ?? 0, answered.at(-1)?.at ?? 0];
           if (suppressed > 0) entry[4] = suppressed;
           out.push(entry);
         }
