@@ -87,6 +87,12 @@ function headerName(raw: string, name: string): string {
   return v;
 }
 
+/** Where a consumer group starts: 0, $, or an entry id (milliseconds, optionally -sequence). */
+function streamId(raw: string, name: string): string {
+  if (raw === '0' || raw === '$' || /^\d{1,20}(-\d{1,20})?$/.test(raw)) return raw;
+  throw new ConfigError(`${name} must be 0, $ or a stream entry id like 1700000000000-0, got "${raw.slice(0, 50)}"`);
+}
+
 function setting<T>(fallback: string, parse: (raw: string, name: string) => T, doc: string): Setting<T> {
   return { fallback, parse, doc };
 }
@@ -123,7 +129,7 @@ export const settings = {
   STREAM_MAXLEN: setting('100000', integer(1, 1_000_000_000), 'Strategy 6: events the stream keeps (approximate trimming on each append). A group lagging further behind loses the oldest events it has not read; entries it read and has not acknowledged are lost too once trimmed, and counted.'),
   CONSUMER_GROUP: setting('mailer', text(100), 'Strategy 6, a consumer process (npm run strategy:6:consumer): its consumer group. mailer sends the emails; any other group counts the requested emails per recipient domain, knowing nothing of the mailer.'),
   CONSUMER_NAME: setting('', text(100), 'Strategy 6, a consumer process: its name in the group; unset: <hostname>:<pid>. A consumer restarted under the same name reads its own pending entries at once.'),
-  GROUP_START: setting('0', text(50), 'Strategy 6, a consumer process: where a group that does not exist yet starts reading: 0 replays every retained event, $ only new ones, or an entry id.'),
+  GROUP_START: setting('0', streamId, 'Strategy 6, a consumer process: where a group that does not exist yet starts reading: 0 replays every retained event, $ only new ones, or an entry id.'),
   GROUP_RESET: setting('false', boolean, 'Strategy 6, a consumer process: move its group to GROUP_START on start (XGROUP SETID), to replay from there.'),
   CLAIM_MIN_IDLE_MS: setting('60000', integer(100, 3_600_000), 'Strategy 6: an entry delivered and not acknowledged for this long is claimed by a live consumer (XAUTOCLAIM): a dead consumer\'s, or a failed send\'s retry. Must exceed SMTP_TIMEOUT_MS, or a send still under way is claimed and sent twice.'),
   MIN_TASK_PROCESSORS: setting('1', integer(1, 1000), 'Strategy 5 and its demo: the multiWorker never runs fewer jobs at once than this (node-resque: minTaskProcessors).'),
@@ -152,10 +158,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push(err instanceof Error ? err.message : String(err));
     }
   }
-  // A claim of an entry whose send is still under way would send it twice.
-  if (problems.length === 0 && (config.CLAIM_MIN_IDLE_MS as number) <= (config.SMTP_TIMEOUT_MS as number)) {
-    problems.push(`CLAIM_MIN_IDLE_MS must exceed SMTP_TIMEOUT_MS (${config.SMTP_TIMEOUT_MS} ms), got ${config.CLAIM_MIN_IDLE_MS}`);
-  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return config as Config;
+}
+
+/**
+ * Strategy 6's processes check this at start (the others do not read
+ * CLAIM_MIN_IDLE_MS, so a long SMTP_TIMEOUT_MS is theirs to choose): a claim of
+ * an entry whose send is still under way would send it twice.
+ */
+export function checkClaimTime(config: Config): void {
+  if (config.CLAIM_MIN_IDLE_MS > config.SMTP_TIMEOUT_MS) return;
+  throw new ConfigError(`Invalid configuration:\n  CLAIM_MIN_IDLE_MS must exceed SMTP_TIMEOUT_MS (${config.SMTP_TIMEOUT_MS} ms), got ${config.CLAIM_MIN_IDLE_MS}`);
 }

@@ -125,7 +125,12 @@ export async function runStrategy<R extends Runnable>(strategy: string, start: (
       return smtp.url;
     },
   };
-  const starting = start(ctx);
+  const starting = start(ctx).catch((err: unknown) => {
+    // A setting only this process checks, refused like any other: its message, exit 2.
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  });
   onShutdown(
     logger,
     async () => {

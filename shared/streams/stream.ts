@@ -55,7 +55,10 @@ const FIELDS_KEPT = 64 * 1024;
 
 function fieldsExcerpt(fields: Record<string, string> | null): string {
   const json = JSON.stringify(fields ?? {});
-  return json.length <= FIELDS_KEPT ? json : `${json.slice(0, FIELDS_KEPT)}... (${json.length} characters in all)`;
+  if (json.length <= FIELDS_KEPT) return json;
+  // Still JSON, so the dashboard can show it: the first 20 fields, each cut to 2,000 characters.
+  const cut = (text: string) => (text.length <= 2_000 ? text : `${text.slice(0, 2_000)}... (${text.length} characters)`);
+  return JSON.stringify(Object.fromEntries(Object.entries(fields ?? {}).slice(0, 20).map(([name, value]) => [cut(name), cut(value)])));
 }
 
 export interface GroupInfo {

@@ -19,6 +19,7 @@
 //
 //   REDIS_URL=redis://127.0.0.1:6379 CONSUMER_GROUP=mailer npm run strategy:6:consumer   # as many as you like, on any host
 import os from 'node:os';
+import { checkClaimTime } from '../../shared/config.ts';
 import type { Redis } from 'ioredis';
 import type { Email } from '../../shared/email.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -39,6 +40,7 @@ end`;
 
 export async function startConsumer(ctx: StrategyContext) {
   const { config, logger, redisUrl } = ctx;
+  checkClaimTime(config);
   const group = config.CONSUMER_GROUP;
   const sends = group === 'mailer';
   const log = logger.child({ group });
@@ -76,7 +78,8 @@ export async function startConsumer(ctx: StrategyContext) {
   });
   let lastError = '';
   consumer.on('error', (err) => err.message !== lastError && ((lastError = err.message), log.warn({ err: err.message }, 'stream error')));
-  consumer.on('handled', (entry, ms) => ((lastError = ''), log.info({ id: entry.fields.id, entry: entry.id, deliveries: entry.deliveries, ms: Math.round(ms) }, sends ? 'sent' : 'counted')));
+  // A counting group keeps up with every event the web process takes: one line each is for debugging, not for reading.
+  consumer.on('handled', (entry, ms) => ((lastError = ''), log[sends ? 'info' : 'debug']({ id: entry.fields.id, entry: entry.id, deliveries: entry.deliveries, ms: Math.round(ms) }, sends ? 'sent' : 'counted')));
   consumer.on('failed', (entry, err) => log.warn({ id: entry.fields.id, entry: entry.id, deliveries: entry.deliveries, error: err.message }, `failed: left pending, retried in ${config.CLAIM_MIN_IDLE_MS} ms`));
   consumer.on('dead', (entry, error) => log.error({ entry: entry.id, error }, 'dead letter: given up'));
   consumer.on('claimed', (count) => log.warn({ count }, `claimed ${count} entr${count === 1 ? 'y' : 'ies'} idle over ${config.CLAIM_MIN_IDLE_MS} ms`));

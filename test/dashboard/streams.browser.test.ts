@@ -50,6 +50,8 @@ describe('the stream panel', () => {
     // A group and a consumer named like markup, an entry whose fields and error are markup: all of it reaches the page.
     await stream.ensureGroup(HOSTILE, '0');
     const id = await stream.append({ ...event(7, HOSTILE), [HOSTILE]: HOSTILE });
+    // Delivered to a consumer first: only an entry still pending in its group becomes a dead letter, once.
+    await d.redis.xreadgroup('GROUP', HOSTILE, HOSTILE, 'COUNT', 100, 'STREAMS', STREAM, '>');
     await stream.deadLetter(HOSTILE, { id, fields: { ...event(7, HOSTILE), [HOSTILE]: HOSTILE } }, HOSTILE, 3, `gave up after 3 deliveries: ${HOSTILE}`);
     const { textOf, page, dialogs } = browser;
     const letter = `article.dead-letter[data-entry="${id}"]`;

@@ -202,7 +202,8 @@ describe('strategy 6: replay', () => {
     expect(await redis.hgetall(`${STREAM}:domains:audit`)).toEqual({ 'example.org': '3', 'example.com': '7' });
     expect(await audit.stop('SIGTERM')).toBe(0);
 
-    const late = await consumer({ CONSUMER_GROUP: 'late', CONSUMER_NAME: 'late-1', GROUP_START: '$' });
+    // A counting group logs each event at debug level: at this level, to read which ones it counted.
+    const late = await consumer({ CONSUMER_GROUP: 'late', CONSUMER_NAME: 'late-1', GROUP_START: '$', LOG_LEVEL: 'debug' });
     expect(logged(late, 'group late created at $')).toHaveLength(1);
     await postAll(web.url, ['new']);
     await processed('late', 1);
@@ -210,7 +211,7 @@ describe('strategy 6: replay', () => {
     expect(await late.stop('SIGTERM')).toBe(0);
 
     const from = replies[4]!.eventId as string;
-    const replay = await consumer({ CONSUMER_GROUP: 'audit', CONSUMER_NAME: 'audit-1', GROUP_START: from, GROUP_RESET: 'true' });
+    const replay = await consumer({ CONSUMER_GROUP: 'audit', CONSUMER_NAME: 'audit-1', GROUP_START: from, GROUP_RESET: 'true', LOG_LEVEL: 'debug' });
     expect(logged(replay, 'group audit joined')[0]).toMatchObject({ start: from, reset: true, created: false });
     await processed('audit', 10 + 6);
     // Every entry after the id, once (counted concurrently, so in any order).
