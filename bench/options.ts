@@ -52,8 +52,8 @@ export interface BenchOptions {
   progress: 'auto' | 'live' | 'lines' | 'off';
   /**
    * The sink honouring idempotency keys or not, one run each, in this order:
-   * the crash pass of 4, 5 and 6 and the faults pass's kill-repeatedly run
-   * both; every other run has it off.
+   * 4, 5 and 6 in the crash pass and under kill-repeatedly run both; every
+   * other run has it off.
    */
   idempotency: ('off' | 'on')[];
   /** Harness self-test: request numbers (per run) the sink answers 250 and then forgets. */
@@ -89,7 +89,7 @@ export const knobs: Knob<keyof BenchOptions>[] = [
   { key: 'faultEvery', flag: 'fault-every', env: 'BENCH_FAULT_EVERY', kind: 'seconds', normal: '3', doc: 'kill-repeatedly: seconds between two kills (the first comes 2 s into the load).' },
   { key: 'faultOutage', flag: 'fault-outage', env: 'BENCH_FAULT_OUTAGE', kind: 'seconds', normal: '5', doc: 'sink-down: seconds the sink stays down.' },
   { key: 'faultDrainTimeout', flag: 'fault-drain-timeout', env: 'BENCH_FAULT_DRAIN_TIMEOUT', kind: 'seconds', normal: '60', doc: 'Faults pass: seconds to wait for the backlog after the load (retries included).' },
-  { key: 'idempotency', flag: 'idempotency', env: 'BENCH_IDEMPOTENCY', kind: 'list', normal: 'off,on', doc: 'The sink honouring idempotency keys: off (a repeat reaches the inbox twice), on (it answers 250 and suppresses it), or both, one run each: for the crash pass of 4, 5, 6 and kill-repeatedly in the faults pass; other runs off.' },
+  { key: 'idempotency', flag: 'idempotency', env: 'BENCH_IDEMPOTENCY', kind: 'list', normal: 'off,on', doc: 'The sink honouring idempotency keys: off (a repeat reaches the inbox twice), on (it answers 250 and suppresses it), or both, one run each: for 4, 5 and 6 in the crash pass and under kill-repeatedly; other runs off.' },
   { key: 'out', flag: 'out', env: 'BENCH_OUT', kind: 'string', normal: 'bench/results', doc: 'Where <date>.json and the <date>/ report (Markdown + SVG) go.' },
   { key: 'write', flag: 'write', env: 'BENCH_WRITE', kind: 'boolean', normal: 'true', doc: 'Write result files (--no-write: terminal only).' },
   { key: 'cpuProf', flag: 'cpu-prof', env: 'BENCH_CPU_PROF', kind: 'boolean', normal: 'false', doc: 'Run the load pass under node --cpu-prof and report where each strategy spends its CPU.' },
@@ -151,6 +151,7 @@ export function helpText(): string {
       'BENCH_SINK_LATENCY_MS=200 npm run bench -- --no-crash',
       'npm run bench -- --faults                      # every strategy under every fault (~9 min)',
       'npm run bench -- --faults kill-repeatedly,sink-down --strategies 4,5',
+      'npm run bench -- --passes crash --strategies 4,5 --idempotency off   # the sink ignoring keys only',
     ],
   );
 }

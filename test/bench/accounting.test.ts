@@ -77,8 +77,8 @@ describe('the sink honouring idempotency keys: a repeat suppressed, not in the i
     expect(account(record(3, [1, 2, 3]), ignored, true, 0)).toMatchObject({ delivered: 3, duplicates: 3, suppressed: 0 });
   });
 
-  it('the crash pass of 4, 5 and 6 and kill-repeatedly run once per setting, off first; the rest with keys ignored', () => {
-    const [four, six, claim] = selectTargets(['4', '6', '6-claim']).chosen;
+  it('4, 5 and 6 in the crash pass and under kill-repeatedly run once per setting, off first; the rest with keys ignored', () => {
+    const [two, four, six, claim] = selectTargets(['2', '4', '6', '6-claim']).chosen;
     const both = parseOptions([], {});
     expect(both.idempotency).toEqual(['off', 'on']);
     expect(parseOptions(['--idempotency', 'on,off'], {}).idempotency).toEqual(['off', 'on']);
@@ -88,6 +88,8 @@ describe('the sink honouring idempotency keys: a repeat suppressed, not in the i
     expect(idempotencyRuns(both, 'load', four!)).toEqual([false]);
     expect(idempotencyRuns(both, 'faults', six!, 'kill-repeatedly')).toEqual([false, true]);
     expect(idempotencyRuns(both, 'faults', four!, 'sink-down')).toEqual([false]);
+    expect(idempotencyRuns(both, 'faults', two!, 'kill-repeatedly')).toEqual([false]);
+    expect(idempotencyRuns(both, 'crash', two!)).toEqual([false]);
     expect(idempotencyRuns(parseOptions(['--idempotency', 'on'], {}), 'crash', four!)).toEqual([true]);
     expect(() => parseOptions(['--idempotency', 'maybe'], {})).toThrow(/--idempotency: "maybe"/);
   });
