@@ -174,6 +174,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
           target: cell.target.name,
           ...(cell.round === undefined ? {} : { round: cell.round }),
           ...(cell.fault === undefined ? {} : { fault: cell.fault }),
+          ...(cell.idempotency ? { idempotency: true } : {}),
           phase,
           etaMs: eta(index, cellStarted),
           ...extra,

@@ -20,6 +20,7 @@ export function describe(e: ProgressEvent, now = Date.now()): string {
     e.target,
     e.latencyMs === undefined ? '' : `sink ${e.latencyMs} ms`,
     e.fault ?? '',
+    e.idempotency ? 'key honoured' : '',
   ].filter(Boolean);
   const phase = e.phaseEndsAt === undefined ? e.phase : `${e.phase} (${clock(e.phaseEndsAt - now)}${e.phase === 'drain' ? ' at most' : ''})`;
   const rate = e.currentRate?.();

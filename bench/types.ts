@@ -178,6 +178,8 @@ export interface ProgressEvent {
   round?: number;
   latencyMs?: number;
   fault?: FaultName;
+  /** The sink honours idempotency keys in this run. */
+  idempotency?: boolean;
   phase: 'starting' | 'load' | 'crash' | 'drain' | 'stopping';
   /** Epoch ms when the current phase is expected to end (load: exact; drain: the deadline). */
   phaseEndsAt?: number;
