@@ -63,13 +63,16 @@ export async function startConsumer(ctx: StrategyContext) {
   };
   const blocking = createRedis(redisUrl!);
   blocking.on('error', () => {});
+  const name = config.CONSUMER_NAME || `${os.hostname()}:${process.pid}`;
+  // Counting is one script call: 50 at once keep up with everything the web process takes.
+  const concurrency = sends ? config.WORKER_CONCURRENCY : 50;
   const consumer = new GroupConsumer({
     stream,
     group,
-    name: config.CONSUMER_NAME || `${os.hostname()}:${process.pid}`,
+    name,
     redis,
     blocking,
-    concurrency: sends ? config.WORKER_CONCURRENCY : 50,
+    concurrency,
     minIdleMs: config.CLAIM_MIN_IDLE_MS,
     maxDeliveries: config.MAX_ATTEMPTS,
     handle: async (entry) => void (await react(entry.fields)),
@@ -85,7 +88,7 @@ export async function startConsumer(ctx: StrategyContext) {
   consumer.on('claimed', (count) => log.warn({ count }, `claimed ${count} entr${count === 1 ? 'y' : 'ies'} idle over ${config.CLAIM_MIN_IDLE_MS} ms`));
   consumer.on('trimmed', (ids) => log.error({ count: ids.length }, `${ids.length} pending entries were trimmed from the stream before they were done: lost`));
   consumer.start();
-  log.info({ consumer: config.CONSUMER_NAME || `${os.hostname()}:${process.pid}`, concurrency: sends ? config.WORKER_CONCURRENCY : 50 }, 'consumer ready');
+  log.info({ consumer: name, concurrency }, 'consumer ready');
   return {
     async close() {
       const { unfinished } = await consumer.stop(Math.max(0, config.SHUTDOWN_TIMEOUT_MS - 1_000));
