@@ -87,10 +87,11 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
 
   start(): void {
     this.reading = this.read().catch((err: Error) => void (this.stopping || this.emit('error', err)));
-    // Claims are due once an entry is minIdleMs idle: look often enough to take it within a second of that.
+    // Claims are due once an entry is minIdleMs idle: look often enough (XAUTOCLAIM is cheap) to take it
+    // well within a second of that, its send included.
     // With a free slot the timer claims at once (the reader may be blocked waiting for new entries); without
     // one, the reader claims before it reads anything new, so a backlog of new entries cannot starve old ones.
-    const every = Math.min(1_000, Math.max(50, this.o.minIdleMs / 2));
+    const every = Math.min(250, Math.max(50, this.o.minIdleMs / 4));
     const tick = () => {
       this.claimDue = true;
       const free = this.running.size < this.o.concurrency;
