@@ -77,8 +77,10 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
     const { stream, group, blocking } = options;
     this.o = { ack: (entry: Entry) => stream.ack(group, entry.id), blockMs: 5_000, ...options };
     // A read whose reply a dropped connection cut off still delivered its entries to this consumer, and
-    // ioredis's resent read fetches the next ones: read the own pending list again after every reconnect.
-    blocking.on('ready', () => (this.reconnected = true));
+    // ioredis's resent read fetches the next ones: read the own pending list again after every reconnect
+    // (not after the first connect: the reader starts with its pending list anyway).
+    let connected = blocking.status === 'ready';
+    blocking.on('ready', () => (connected ? (this.reconnected = true) : (connected = true)));
   }
 
   get inFlight(): number {
@@ -157,7 +159,11 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
     for (const [id] of live) counts.xpending(stream.name, group, id, id, 1);
     const replies = (await counts.exec()) ?? [];
     for (const [i, [id, pairs]] of live.entries()) {
-      const deliveries = Number((replies[i]?.[1] as [string, string, number, number][] | undefined)?.[0]?.[3] ?? 1);
+      // [id, consumer, idle ms, deliveries], asked after the filter above: an entry this consumer finished
+      // after Redis wrote the read's reply was acknowledged before this question, and is not run again.
+      const pending = (replies[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
+      if (pending?.[1] !== name) continue;
+      const deliveries = Number(pending[3]);
       const entry = { id, fields: flat(pairs), deliveries };
       if (deliveries <= maxDeliveries) this.run(entry);
       else {

@@ -73,7 +73,9 @@ describe('strategy 6: crashes', () => {
     await postAll(url, sent);
     await eventually(() => sink.stats().accepted, (n) => n >= 8, 20_000, '8 sent before the kill');
     process.kill(victim as number, 'SIGKILL');
-    // Read before the supervisor's restart (100 ms, then a process start) can acknowledge anything.
+    // Read once it is gone (what it wrote before dying has reached Redis), and before the supervisor's
+    // restart (100 ms, then a process start) can acknowledge anything.
+    await child.waitForLog((l) => l.child === 'mailer' && l.signal === 'SIGKILL' && l.delayMs !== undefined, 10_000, 'the mailer to be restarted');
     const held = (await pendingOf('mailer-1')).map(([entry]) => entry);
     expect(held.length).toBeGreaterThan(0);
     expect(held.length).toBeLessThanOrEqual(4);

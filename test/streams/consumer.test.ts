@@ -91,6 +91,47 @@ describe('a consumer that stops leaves its entries pending', () => {
   });
 });
 
+describe('reading the own pending list while entries are running', () => {
+  it('after a reconnect: an entry in the reply that finished before the reply was read is not run again', async () => {
+    await stream.ensureGroup(GROUP, '0');
+    const [id] = await appendAll(1);
+    await leaveUnfinished('c1', 1);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const runs: string[] = [];
+    // The reply of one read of the pending list is held back, as a slow network would, until the entry in it is done.
+    const blocking = client();
+    const read = blocking.xreadgroup.bind(blocking) as (...args: unknown[]) => Promise<[string, [string, string[]][]][] | null>;
+    let holdBack = false;
+    let heldBack: string[] | undefined;
+    let readsAfter = 0;
+    blocking.xreadgroup = (async (...args: unknown[]) => {
+      if (heldBack) readsAfter++;
+      const reply = await read(...args);
+      if (holdBack && args.at(-1) !== '>') {
+        holdBack = false;
+        const finished = nextEvent(c, 'handled', 5_000);
+        release();
+        await finished;
+        await new Promise((resolve) => setImmediate(resolve)); // its slot is freed after 'handled'
+        heldBack = (reply?.[0]?.[1] ?? []).map(([entry]) => entry);
+      }
+      return reply;
+    }) as typeof blocking.xreadgroup;
+    const c = consumer('c1', async (e) => {
+      runs.push(`${e.id}#${e.deliveries}`);
+      await released;
+    }, { blocking });
+    await until(() => runs.length === 1, 5_000, 'the pending entry to run');
+    holdBack = true;
+    blocking.disconnect(true); // a dropped connection: the consumer reads its pending list again once reconnected
+    await until(() => readsAfter > 0, 5_000, 'the read after the held-back one');
+    expect(heldBack).toEqual([id]);
+    expect(runs).toEqual([`${id}#2`]);
+    expect((await stream.info()).groups[0]).toMatchObject({ pending: 0, processed: 1 });
+  });
+});
+
 describe('retries and dead letters', () => {
   it('a temporary failure is retried after minIdleMs, a permanent one is dead-lettered at once, one that always fails after maxDeliveries', async () => {
     await stream.ensureGroup(GROUP, '0');
