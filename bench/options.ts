@@ -11,7 +11,7 @@ export { OptionsError };
 export type Pass = 'load' | 'sweep' | 'crash' | 'faults';
 export const PASSES: readonly Pass[] = ['load', 'sweep', 'crash', 'faults'];
 /** The faults the faults pass can inject (bench/faults.ts says what each does). */
-export const FAULT_NAMES = ['kill-repeatedly', 'sink-down', 'sink-4xx-third', 'sink-5xx-some', 'redis-restart', 'sigterm'] as const;
+export const FAULT_NAMES = ['kill-repeatedly', 'sink-down', 'sink-4xx-third', 'sink-5xx-some', 'redis-restart', 'redis-failover', 'sigterm'] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 export interface BenchOptions {
@@ -56,6 +56,8 @@ export interface BenchOptions {
    * other run has it off.
    */
   idempotency: ('off' | 'on')[];
+  /** The strategies' Prometheus metrics (METRICS) in the load pass, one run each per round, in this order; labelled in the report when both. */
+  metrics: ('off' | 'on')[];
   /** Harness self-test: request numbers (per run) the sink answers 250 and then forgets. */
   sinkDrop: number[];
   /** Harness self-test: request numbers (per run) the sink counts twice. */
@@ -90,6 +92,7 @@ export const knobs: Knob<keyof BenchOptions>[] = [
   { key: 'faultOutage', flag: 'fault-outage', env: 'BENCH_FAULT_OUTAGE', kind: 'seconds', normal: '5', doc: 'sink-down: seconds the sink stays down.' },
   { key: 'faultDrainTimeout', flag: 'fault-drain-timeout', env: 'BENCH_FAULT_DRAIN_TIMEOUT', kind: 'seconds', normal: '60', doc: 'Faults pass: seconds to wait for the backlog after the load (retries included).' },
   { key: 'idempotency', flag: 'idempotency', env: 'BENCH_IDEMPOTENCY', kind: 'list', normal: 'off,on', doc: 'The sink honouring idempotency keys: off (a repeat reaches the inbox twice), on (it answers 250 and suppresses it), or both, one run each: for 4, 5 and 6 in the crash pass and under kill-repeatedly; other runs off.' },
+  { key: 'metrics', flag: 'metrics', env: 'BENCH_METRICS', kind: 'list', normal: 'on', doc: 'The strategies\' Prometheus metrics in the load pass: on, off, or off,on - one run of each per round, side by side in the report ("4-redis-queue, metrics off"), to see what counting costs the accept path.' },
   { key: 'out', flag: 'out', env: 'BENCH_OUT', kind: 'string', normal: 'bench/results', doc: 'Where <date>.json and the <date>/ report (Markdown + SVG) go.' },
   { key: 'write', flag: 'write', env: 'BENCH_WRITE', kind: 'boolean', normal: 'true', doc: 'Write result files (--no-write: terminal only).' },
   { key: 'cpuProf', flag: 'cpu-prof', env: 'BENCH_CPU_PROF', kind: 'boolean', normal: 'false', doc: 'Run the load pass under node --cpu-prof and report where each strategy spends its CPU.' },
@@ -126,6 +129,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
   if (idempotency.length === 0) throw new OptionsError('--idempotency needs off, on or both');
   options.idempotency = (['off', 'on'] as const).filter((v) => idempotency.includes(v));
+  const metrics = options.metrics as string[];
+  if (metrics.length === 0 || metrics.some((v) => v !== 'off' && v !== 'on')) throw new OptionsError('--metrics needs off, on or both');
+  options.metrics = (['off', 'on'] as const).filter((v) => metrics.includes(v));
   if (!['auto', 'live', 'lines', 'off'].includes(options.progress as string)) throw new OptionsError('--progress must be auto, live, lines or off');
   if ((options.faultRate as number) < 1) throw new OptionsError('--fault-rate must be at least 1 (a steady load, not flat out)');
   return options as unknown as BenchOptions & { help: boolean };

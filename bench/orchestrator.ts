@@ -46,8 +46,16 @@ interface Cell {
   fault?: FaultName;
   /** The sink honours idempotency keys in this run. */
   idempotency: boolean;
+  /** redis-failover: ENQUEUE_REPLICAS of the run (it runs once with 0, once with 1). */
+  enqueueReplicas?: number;
+  /** METRICS for a load run; labelled in its target's name when --metrics asked for both. */
+  metrics?: 'off' | 'on';
   estimateMs: number;
 }
+
+/** A load run's target name: with --metrics off,on each strategy is two rows, "<name>, metrics off|on". */
+const metricsLabel = (options: Pick<BenchOptions, 'metrics'>, target: Target, metrics: 'off' | 'on' | undefined) =>
+  options.metrics.length > 1 && target.key !== 'baseline' && metrics ? `${target.name}, metrics ${metrics}` : target.name;
 
 /**
  * The sink's idempotency settings a run is repeated with: 4, 5 and 6 in the
@@ -79,7 +87,10 @@ function plan(options: BenchOptions, chosen: Target[]): Cell[] {
       for (const target of order) {
         // Flat out, every strategy that answers before sending has a backlog left: the drain runs to its deadline.
         const drainMs = isSupervised(target) || target.key === '2' ? sec(options.drainTimeout) : 300;
-        cells.push({ pass: 'load', target, round, idempotency: false, estimateMs: overheadMs(target) + sec(options.duration) + drainMs });
+        // The baseline serves no metrics: it runs once per round.
+        for (const metrics of target.key === 'baseline' ? [undefined] : options.metrics) {
+          cells.push({ pass: 'load', target, round, idempotency: false, metrics, estimateMs: overheadMs(target) + sec(options.duration) + drainMs });
+        }
       }
     }
   }
@@ -101,7 +112,10 @@ function plan(options: BenchOptions, chosen: Target[]): Cell[] {
         // 4 and 5 wait out a dead worker's heartbeat (5 s) after a kill; retries after an outage take seconds too.
         const drainMs = target.redis || isSupervised(target) ? 8000 : 2000;
         for (const idempotency of idempotencyRuns(options, 'faults', target, fault)) {
-          cells.push({ pass: 'faults', target, fault, idempotency, estimateMs: overheadMs(target) + sec(options.faultDuration) + drainMs });
+          // A failover runs in both modes: what an acknowledged write may lose (0), and what waiting for a replica costs (1).
+          for (const enqueueReplicas of fault === 'redis-failover' ? [0, 1] : [undefined]) {
+            cells.push({ pass: 'faults', target, fault, idempotency, enqueueReplicas, estimateMs: overheadMs(target) + 4000 * Number(fault === 'redis-failover') + sec(options.faultDuration) + drainMs });
+          }
         }
       }
     }
@@ -184,7 +198,9 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
       if (cell.pass === 'faults') {
         // The fault runner starts its own processes (and Redis) and stops them.
         try {
-          runs.faults.push(await faultCell({ target: cell.target, fault: cell.fault!, idempotency: cell.idempotency, prefix, options, sink, report, track: (l) => (currentLoad = l), signal }));
+          runs.faults.push(
+            await faultCell({ target: cell.target, fault: cell.fault!, idempotency: cell.idempotency, enqueueReplicas: cell.enqueueReplicas, prefix, options, sink, report, track: (l) => (currentLoad = l), signal }),
+          );
         } catch (err) {
           signal?.throwIfAborted();
           const note = `${cell.target.name} under ${cell.fault}: the run failed: ${(err as Error).message.split('\n')[0]}`;
@@ -209,7 +225,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
       }
       let run: TargetRun;
       try {
-        run = await startTarget(cell.target, { smtpUrl: sink.url, nodeArgs });
+        run = await startTarget(cell.target, { smtpUrl: sink.url, nodeArgs, env: cell.metrics ? { METRICS: cell.metrics } : {} });
       } catch (err) {
         // A strategy that does not start (broken, or missing a service) costs
         // its own runs, not the whole benchmark.
@@ -255,7 +271,7 @@ export async function runBench(options: BenchOptions, observer: Observer = {}, s
     durationS: Math.round((Date.now() - started) / 1000),
     machine,
     settings: settingsOf(options),
-    targets: chosen.map((t) => t.name),
+    targets: chosen.flatMap((t) => [t.name, ...(options.passes.includes('load') && runsIn(t, 'load') && metricsLabel(options, t, 'off') !== t.name ? options.metrics.map((m) => metricsLabel(options, t, m)) : [])]),
     targetEnv: Object.fromEntries(chosen.filter((t) => t.env).map((t) => [t.name, t.env!])),
     skipped,
     runs,
@@ -280,7 +296,7 @@ async function loadCell(run: TargetRun, cell: Cell, prefix: string, options: Ben
   const { delivery, drained } = await settle(run, record, options.drainTimeout, sink, report, signal);
   return {
     round: cell.round!,
-    target: run.target.name,
+    target: metricsLabel(options, run.target, cell.metrics),
     prefix,
     startupMs: run.startupMs,
     http: record.http,

@@ -93,6 +93,11 @@ function streamId(raw: string, name: string): string {
   throw new ConfigError(`${name} must be 0, $ or a stream entry id like 1700000000000-0, got "${raw.slice(0, 50)}"`);
 }
 
+/** A port, or nothing when unset (the feature is off). */
+function optionalPort(raw: string, name: string): number | undefined {
+  return raw.trim() === '' ? undefined : integer(0, 65535)(raw, name);
+}
+
 function setting<T>(fallback: string, parse: (raw: string, name: string) => T, doc: string): Setting<T> {
   return { fallback, parse, doc };
 }
@@ -138,6 +143,8 @@ export const settings = {
   MAX_EVENT_LOOP_DELAY_MS: setting('10', integer(1, 60_000), 'Strategy 5 and its demo: event-loop delay (ms) above which the multiWorker cuts the jobs it runs at once (node-resque: maxEventLoopDelay).'),
   DASHBOARD_PORT: setting('8081', integer(0, 65535), 'HTTP port of the queue dashboard (npm run dashboard).'),
   DASHBOARD_HOST: setting('127.0.0.1', text(255), 'Interface the dashboard binds to. Loopback by default: it can retry and delete jobs; 0.0.0.0 opens it to the network.'),
+  METRICS: setting('on', boolean, 'Every process: count Prometheus metrics (docs/metrics.md) and serve GET /metrics on the web port. off counts nothing and serves no /metrics (the benchmark compares the two).'),
+  METRICS_PORT: setting('', optionalPort, 'A worker, a consumer, strategy 3\'s primary: serve GET /metrics on this port (0 picks a free one, logged at start). Unset: none. The supervisors of 4, 5 and 6 give their children this port and the next ones (0: each a free one). Web processes serve /metrics on PORT regardless.'),
   LOG_LEVEL: setting('info', oneOf('trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'), 'Least severe log level printed.'),
   LOG_FORMAT: setting('', oneOf('', 'pretty', 'json'), 'pretty for people, json for machines. Unset: pretty on a terminal, json otherwise.'),
   SHUTDOWN_TIMEOUT_MS: setting('10000', integer(0, 600_000), 'On SIGINT/SIGTERM, how long to drain in-flight work before a hard stop (exit code 1).'),

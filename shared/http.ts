@@ -13,6 +13,9 @@ import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { type Email, InvalidRequest, limits, parseEmailJson, parseEmailPath, resolveRequestId } from './email.ts';
 import { listen, urlHost } from './net.ts';
+import { acceptedOne } from './metrics/emails.ts';
+import { nameRoute, timeRequest } from './metrics/http.ts';
+import { metricsOn, metricsReply } from './metrics/registry.ts';
 
 export interface Reply {
   status: number;
@@ -26,6 +29,8 @@ export interface Route {
   method: 'GET' | 'POST';
   /** Matched against the raw path (still percent-encoded, no query string). */
   path: RegExp;
+  /** Its template in metrics ("/emails/:id"): a label, so never the path itself. Unnamed: route="other". */
+  name?: string;
   handle(match: RegExpExecArray, req: http.IncomingMessage): Promise<Reply> | Reply;
 }
 
@@ -69,7 +74,7 @@ export interface RunningHttp {
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({ status, body, headers });
 const usage = {
-  routes: ['POST /emails {"to","subject","text"}', 'GET /:to/:subject/:text', 'GET /health', 'GET /stats'],
+  routes: ['POST /emails {"to","subject","text"}', 'GET /:to/:subject/:text', 'GET /health', 'GET /stats', 'GET /metrics'],
   trackingId: 'send X-Request-Id to choose the id; otherwise a UUID is assigned',
 };
 
@@ -96,7 +101,10 @@ export function routeRequest(routes: Route[], req: http.IncomingMessage): Promis
   const path = requestPath(req);
   for (const r of routes) {
     const match = r.path.exec(path);
-    if (match && (r.method === method || (r.method === 'GET' && method === 'HEAD'))) return r.handle(match, req);
+    if (match && (r.method === method || (r.method === 'GET' && method === 'HEAD'))) {
+      nameRoute(req, r.name ?? 'other');
+      return r.handle(match, req);
+    }
   }
   return undefined;
 }
@@ -139,6 +147,12 @@ function methodNotAllowed(allowed: string): Reply {
   return json(405, { error: `method not allowed; use ${allowed}` }, { allow: allowed });
 }
 
+/** An accepted email (a 2xx answer) counts in emails_accepted_total. */
+function counted(reply: Reply): Reply {
+  if (reply.status < 300) acceptedOne();
+  return reply;
+}
+
 async function route(api: EmailApi, req: http.IncomingMessage): Promise<Reply> {
   const method = req.method ?? 'GET';
   const path = requestPath(req);
@@ -146,21 +160,25 @@ async function route(api: EmailApi, req: http.IncomingMessage): Promise<Reply> {
 
   const added = routeRequest(api.routes ?? [], req);
   if (added) return added;
-  if (path === '/' || path === '/health' || path === '/stats') {
+  if (path === '/' || path === '/health' || path === '/stats' || (path === '/metrics' && metricsOn())) {
+    nameRoute(req, path);
     if (!isGet) return methodNotAllowed('GET, HEAD');
+    if (path === '/metrics') return metricsReply();
     if (path === '/') return json(200, usage);
     return path === '/health' ? json(200, { ok: true }) : json(200, await api.stats());
   }
   if (path === '/emails') {
+    nameRoute(req, '/emails');
     if (method !== 'POST') return methodNotAllowed('POST');
     const id = resolveRequestId(req.headers['x-request-id']);
-    return api.accept(parseEmailJson(await readBody(req), id));
+    return counted(await api.accept(parseEmailJson(await readBody(req), id)));
   }
   const segments = path.slice(1).split('/');
   if (segments.length === 3 && segments.every((s) => s.length > 0)) {
+    nameRoute(req, '/:to/:subject/:text');
     if (!isGet) return methodNotAllowed('GET');
     const id = resolveRequestId(req.headers['x-request-id']);
-    return api.accept(parseEmailPath(segments, id));
+    return counted(await api.accept(parseEmailPath(segments, id)));
   }
   return json(404, { error: `no route for ${method} ${path.slice(0, 200)}`, ...usage });
 }
@@ -189,20 +207,24 @@ export function createServer(handle: Handler, options: Omit<HttpOptions, 'port' 
       sendReply(res, json(503, { error: 'shutting down: try again' }, { connection: 'close', 'retry-after': '1' }));
       return;
     }
+    const timed = timeRequest(req);
     handle(req).then(
       (reply) => {
         // An early refusal (413, 415) leaves a body on the wire: close instead of reading it.
         if (!req.complete || closing()) reply.headers = { ...reply.headers, connection: 'close' };
         sendReply(res, reply);
+        timed(reply.status);
       },
       (err: unknown) => {
         const close: Record<string, string> = !req.complete || closing() ? { connection: 'close' } : {};
         if (err instanceof InvalidRequest) {
           sendReply(res, json(err.status, { error: err.message }, close));
+          timed(err.status);
           return;
         }
         logger.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'request failed');
         sendReply(res, json(500, { error: 'internal error' }, close));
+        timed(500);
       },
     );
   });

@@ -9,6 +9,8 @@ import { Queue } from './queue/index.ts';
 import { createRedis, resolveRedis, type RedisTarget } from './redis.ts';
 import { onShutdown } from './shutdown.ts';
 import { superviseMe } from './supervisor.ts';
+import { processMetrics } from './metrics/registry.ts';
+import { serveMetrics } from './metrics/server.ts';
 import { serveSinkStats, sinkOptionsFromConfig, startSink } from './smtp-sink.ts';
 
 /** True when this module is the program being run (not imported by a test or the benchmark). */
@@ -112,6 +114,9 @@ export async function runStrategy<R extends Runnable>(strategy: string, start: (
   const { role = 'web', redis: wantsRedis = false, smtp: wantsSmtp = true, stopsInTurn = 1, hint } = options;
   const config = configOrExit();
   const logger = processLogger(config, strategy, role);
+  processMetrics(config, strategy);
+  // A web process serves /metrics on its own port; a supervisor of 4, 5 or 6 hands METRICS_PORT on to its children.
+  const metrics = role === 'web' || role === 'supervisor' ? undefined : await serveMetrics(config, logger);
   const redis = wantsRedis ? await resolveRedis(config, logger) : undefined;
   if (redis && !config.REDIS_URL) logger.warn({ redis: redis.url }, `no REDIS_URL: started a private Redis; other processes join it with REDIS_URL=${redis.url}`);
   const smtp = (typeof wantsSmtp === 'function' ? wantsSmtp(config) : wantsSmtp) ? await resolveSmtp(config, logger) : undefined;
@@ -135,6 +140,7 @@ export async function runStrategy<R extends Runnable>(strategy: string, start: (
     logger,
     async () => {
       await (await starting).close();
+      await metrics?.close();
       await smtp?.close();
       if (redis) await closeRedis(redis, config, logger);
     },

@@ -226,7 +226,7 @@ export interface WorkerChild {
  * runs), and throws if a child did not exit cleanly.
  */
 export async function superviseWebAndWorkers(
-  { config, logger, smtpUrl, redisUrl }: SupervisorContext & { smtpUrl: URL; redisUrl?: string },
+  { config, logger, smtpUrl, redisUrl }: SupervisorContext & { config: Pick<Config, 'METRICS_PORT'>; smtpUrl: URL; redisUrl?: string },
   webEntry: string,
   workers: WorkerChild[],
 ) {
@@ -234,8 +234,10 @@ export async function superviseWebAndWorkers(
   const ctx = { config, logger };
   const env = { REDIS_URL: redisUrl, SMTP_URL: smtpUrl.href };
   const web = superviseChild(ctx, { role: 'web', entry: webEntry, env, restartLine: (ms) => `web died (what it accepted is safe in Redis); restarting in ${ms} ms` });
-  const children = workers.map(({ entry, role = 'worker', name = role, env: own, died }) =>
-    superviseChild(ctx, { role, entry, env: { ...env, ...own }, restartLine: (ms, code) => `${name} ${code === 0 ? 'exited' : `died (${died})`}; restarting in ${ms} ms` }),
+  // Each child that serves metrics gets a port of its own: METRICS_PORT, the next one, ... (0: each a free one).
+  const metricsPort = (i: number) => (config.METRICS_PORT === undefined ? {} : { METRICS_PORT: String(config.METRICS_PORT && config.METRICS_PORT + i) });
+  const children = workers.map(({ entry, role = 'worker', name = role, env: own, died }, i) =>
+    superviseChild(ctx, { role, entry, env: { ...env, ...metricsPort(i), ...own }, restartLine: (ms, code) => `${name} ${code === 0 ? 'exited' : `died (${died})`}; restarting in ${ms} ms` }),
   );
   await Promise.all([web.online, ...children.map((c) => c.online)]);
   return {

@@ -13,6 +13,9 @@ import { backoffMs, defaults, Scheduler, type Job, type MultiWorker, type StopRe
 import { createRedis, resolveRedis } from './redis.ts';
 import { onShutdown } from './shutdown.ts';
 import { superviseMe } from './supervisor.ts';
+import { processMetrics } from './metrics/registry.ts';
+import { serveMetrics } from './metrics/server.ts';
+import { countQueueWorker } from './metrics/workers.ts';
 
 /**
  * The sendEmail job. Anyone who can write to Redis can enqueue, so its one
@@ -102,6 +105,7 @@ export async function startQueueWorker<W extends QueueWorker>(
   });
   const scheduler = new Scheduler({ redis, namespace: config.QUEUE_NAMESPACE, name: worker.name });
   logQueueEvents(logger, worker, scheduler);
+  countQueueWorker(worker, (job) => job.class === SEND_EMAIL);
   await worker.start();
   await scheduler.start();
   return {
@@ -126,6 +130,8 @@ export async function runWorkerProcess(importMetaUrl: string, strategy: string, 
   if (!isMain(importMetaUrl)) return;
   const config = configOrExit();
   const logger = processLogger(config, strategy, 'worker');
+  processMetrics(config, strategy);
+  const metrics = await serveMetrics(config, logger);
   const redis = await resolveRedis(config, logger);
   const smtp = await resolveSmtp(config, logger);
   const running = await start({ config, logger, redisUrl: redis.url, smtpUrl: smtp.url });
@@ -133,6 +139,7 @@ export async function runWorkerProcess(importMetaUrl: string, strategy: string, 
     logger,
     async () => {
       const { unfinished, handedBack } = await running.close(Math.max(0, config.SHUTDOWN_TIMEOUT_MS - 1_000));
+      await metrics?.close();
       await smtp.close();
       await redis.close();
       if (unfinished > 0) throw new Error(`${unfinished} jobs did not finish in time; handed back to the queue (${handedBack} in all)`);

@@ -9,9 +9,10 @@ import type { Email } from '../../shared/email.ts';
 import { httpOptions, startHttp } from '../../shared/http.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
 import { mailerFromConfig } from '../../shared/mailer.ts';
+import { countedMailer } from '../../shared/metrics/emails.ts';
 
 export async function start({ config, logger, smtpUrl }: StrategyContext): Promise<Running> {
-  const mailer = mailerFromConfig(config, smtpUrl);
+  const mailer = countedMailer(mailerFromConfig(config, smtpUrl));
   const counts = { sent: 0, failed: 0, pending: 0 };
 
   async function accept(email: Email) {

@@ -10,11 +10,12 @@ import type { Email } from '../../shared/email.ts';
 import { httpOptions, startHttp } from '../../shared/http.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
 import { mailerFromConfig } from '../../shared/mailer.ts';
+import { countedMailer } from '../../shared/metrics/emails.ts';
 
 export async function start({ config, logger, smtpUrl }: StrategyContext): Promise<Running> {
   // Pooled: a burst of requests would otherwise open one SMTP connection each;
   // past 5 at once, sends wait in memory for a free connection.
-  const mailer = mailerFromConfig(config, smtpUrl, { pool: 5 });
+  const mailer = countedMailer(mailerFromConfig(config, smtpUrl, { pool: 5 }));
   const counts = { sent: 0, failed: 0, pending: 0 };
   const inFlight = new Set<Promise<void>>();
 

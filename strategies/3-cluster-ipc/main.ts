@@ -13,6 +13,7 @@
 import path from 'node:path';
 import type { Email } from '../../shared/email.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
+import { collectPrimaryMetrics, countWorkerReport, lostSome } from '../../shared/metrics/workers.ts';
 import { superviseChild } from '../../shared/supervisor.ts';
 import { STRATEGY, type FromServer, type FromWorker, type ToServer, type ToWorker, type WorkerLoad } from './protocol.ts';
 
@@ -53,6 +54,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
       load = idle;
       const lost = [...handedOver.values()].map((e) => e.id);
       counts.lost += lost.length;
+      lostSome(lost.length);
       handedOver.clear();
       if (lost.length > 0 || code !== 0) {
         log[lost.length > 0 ? 'error' : 'warn']({ lost: lost.length, lostIds: lost.slice(0, 20), code, signal }, `worker died: ${lost.length} emails lost`);
@@ -90,6 +92,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
 
   function onWorkerMessage(m: FromWorker): void {
     const entry = 'job' in m ? handedOver.get(m.job) : undefined;
+    countWorkerReport(m, entry?.acceptedAt);
     if ('queue' in m) load = { queue: m.queue, inFlight: m.inFlight, retrying: m.retrying };
     const log = logger.child({ child: 'worker', childPid: worker.pid });
     switch (m.type) {
@@ -124,6 +127,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
     }
   }
 
+  collectPrimaryMetrics(() => ({ buffered: buffer.length, ...load, workerUp: workerState === 'online' }));
   const pids = () => ({ primary: process.pid, server: server.pid, worker: worker.pid });
 
   const stats = () => ({

@@ -11,6 +11,7 @@
 import type { Email } from '../../shared/email.ts';
 import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
 import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
+import { processMetrics } from '../../shared/metrics/registry.ts';
 import { onShutdown } from '../../shared/shutdown.ts';
 import { assertSupervised, superviseMe, toSupervisor } from '../../shared/supervisor.ts';
 import { STRATEGY, type FromServer, type ToServer } from './protocol.ts';
@@ -18,6 +19,7 @@ import { STRATEGY, type FromServer, type ToServer } from './protocol.ts';
 export async function start(): Promise<void> {
   const config = configOrExit();
   const logger = processLogger(config, STRATEGY, 'server');
+  processMetrics(config, STRATEGY); // its requests at GET /metrics; the emails' fate is the primary's, on METRICS_PORT
   // Requests waiting for the primary's answer, by a number of our own (tracking ids may repeat).
   const waiting = new Map<number, (answer: ToServer) => void>();
   let nextRef = 0;

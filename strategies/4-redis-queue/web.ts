@@ -16,6 +16,7 @@ import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
 import { dashboardRoutes } from '../../shared/dashboard/server.ts';
 import { Queue, type JobState } from '../../shared/queue/index.ts';
+import { collectQueueMetrics } from '../../shared/metrics/queue.ts';
 import { webRedis } from '../../shared/redis.ts';
 
 // The queue knows jobs; this API speaks of emails.
@@ -26,6 +27,7 @@ export async function startWeb({ strategy = '4-redis-queue', config, logger, red
   if (!redisUrl) throw new Error('the web process needs Redis');
   const redis = webRedis(redisUrl, logger);
   const queue = new Queue({ redis, namespace: config.QUEUE_NAMESPACE });
+  collectQueueMetrics(() => queue.stats()); // read from Redis when scraped, never per request
   let url = '';
 
   async function accept(email: Email): Promise<Reply> {
@@ -58,7 +60,7 @@ export async function startWeb({ strategy = '4-redis-queue', config, logger, red
     {
       accept,
       stats,
-      routes: [{ method: 'GET', path: /^\/emails\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$/, handle: (m) => status(m[1]!) }, ...dashboard.routes],
+      routes: [{ method: 'GET', path: /^\/emails\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})$/, name: '/emails/:id', handle: (m) => status(m[1]!) }, ...dashboard.routes],
     },
     httpOptions(config, logger),
   );

@@ -26,6 +26,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { isMain, runStrategy, type StrategyContext } from '../../shared/main.ts';
 import { isPermanentFailure, mailerFromConfig } from '../../shared/mailer.ts';
 import { createRedis } from '../../shared/redis.ts';
+import { countConsumer } from '../../shared/metrics/workers.ts';
 import { GroupConsumer, type Entry } from '../../shared/streams/consumer.ts';
 import { EventStream } from '../../shared/streams/stream.ts';
 import { emailFromEvent } from './events.ts';
@@ -87,6 +88,7 @@ export async function startConsumer(ctx: StrategyContext) {
   consumer.on('dead', (entry, error) => log.error({ entry: entry.id, error }, 'dead letter: given up'));
   consumer.on('claimed', (count) => log.warn({ count }, `claimed ${count} entr${count === 1 ? 'y' : 'ies'} idle over ${config.CLAIM_MIN_IDLE_MS} ms`));
   consumer.on('trimmed', (ids) => log.error({ count: ids.length }, `${ids.length} pending entries were trimmed from the stream before they were done: lost`));
+  countConsumer(consumer, sends);
   consumer.start();
   log.info({ consumer: name, concurrency }, 'consumer ready');
   return {

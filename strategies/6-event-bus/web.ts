@@ -18,6 +18,7 @@ import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
 import { webRedis } from '../../shared/redis.ts';
 import { EventStream } from '../../shared/streams/stream.ts';
+import { collectStreamMetrics } from '../../shared/metrics/streams.ts';
 import { toEvent } from './events.ts';
 
 const STRATEGY = '6-event-bus';
@@ -28,6 +29,7 @@ export async function startWeb({ config, logger, redisUrl }: StrategyContext): P
   const stream = new EventStream(redis, config.EVENT_STREAM, config.STREAM_MAXLEN);
   const pubsub = config.EVENT_TRANSPORT === 'pubsub';
   const published = { events: 0, heardByNobody: 0 };
+  if (!pubsub) collectStreamMetrics(() => stream.info()); // lag and pending per group, read when scraped
 
   async function accept(email: Email): Promise<Reply> {
     try {
