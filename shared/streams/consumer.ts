@@ -167,7 +167,8 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
       const entry = { id, fields: flat(pairs), deliveries };
       if (deliveries <= maxDeliveries) this.run(entry);
       else {
-        const error = `gave up after ${maxDeliveries} deliveries`;
+        const last = await stream.lastFailure(group, id);
+        const error = `gave up after ${maxDeliveries} deliveries${last === null ? '' : `; the last failed with: ${last}`}`;
         await stream.deadLetter(group, entry, name, deliveries, error);
         this.emit('dead', entry, error);
       }
@@ -202,7 +203,7 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
   /** Pending entries whose event was trimmed away: nothing to run. `ack`: still in the pending list (XAUTOCLAIM already removed them). */
   private async lostToTrimming(ids: string[], ack: boolean): Promise<void> {
     const { stream, group, redis } = this.o;
-    const tx = redis.multi().incrby(stream.keys.stat(group, 'trimmed'), ids.length);
+    const tx = redis.multi().incrby(stream.keys.stat(group, 'trimmed'), ids.length).hdel(stream.keys.errors(group), ...ids);
     if (ack) tx.xack(stream.name, group, ...ids);
     await tx.exec();
     this.emit('trimmed', ids);
@@ -214,12 +215,18 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
       try {
         await this.o.handle(entry);
         await this.o.ack(entry);
+        // Only an entry delivered before can have failed before.
+        if (entry.deliveries > 1) await this.o.stream.forgetFailures(this.o.group, [entry.id]);
         this.emit('handled', entry, performance.now() - started);
       } catch (err) {
+        const { message } = err as Error;
         if (this.o.isPermanent(err)) {
-          await this.o.stream.deadLetter(this.o.group, entry, this.o.name, entry.deliveries, (err as Error).message);
-          this.emit('dead', entry, (err as Error).message);
-        } else this.emit('failed', entry, err as Error);
+          await this.o.stream.deadLetter(this.o.group, entry, this.o.name, entry.deliveries, message);
+          this.emit('dead', entry, message);
+        } else {
+          await this.o.stream.recordFailure(this.o.group, entry.id, message);
+          this.emit('failed', entry, err as Error);
+        }
       }
     })()
       .catch((err: Error) => void this.emit('error', err)) // Redis gone while acking: the entry stays pending, and is claimed later

@@ -7,6 +7,7 @@
 // Keys, all beside the stream itself:
 //   <stream>                          the events (XADD; trimmed with MAXLEN ~)
 //   <stream>:dead                     dead letters: entries a group gave up on, with the error
+//   <stream>:errors:<group>           entry id -> the error of its last failed delivery, until it is done
 //   <stream>:stat:<group>:<counter>   processed, dead and trimmed, per group
 //   <stream>:appended:<event id>      the entry an event's id was appended as, for a day
 import type { Redis } from 'ioredis';
@@ -15,6 +16,7 @@ export const keys = (stream: string) => ({
   stream,
   dead: `${stream}:dead`,
   stat: (group: string, counter: 'processed' | 'dead' | 'trimmed') => `${stream}:stat:${group}:${counter}`,
+  errors: (group: string) => `${stream}:errors:${group}`,
   appended: (eventId: string) => `${stream}:appended:${eventId}`,
 });
 
@@ -23,18 +25,23 @@ export const keys = (stream: string) => ({
 // scripts make a second run change nothing: no second entry, no count twice.
 const SCRIPTS = {
   // KEYS: the stream, <stream>:appended:<id>. ARGV: maxlen, ms to remember the id, then field, value, ...
+  // A second append still writes (the id is remembered longer), so a WAIT after it (ENQUEUE_REPLICAS) covers the first.
   appendOnce: `local seen = redis.call('GET', KEYS[2])
-if seen then return seen end
+if seen then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  return seen
+end
 local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
 redis.call('SET', KEYS[2], entry, 'PX', ARGV[2])
 return entry`,
   // KEYS: the stream, the group's processed counter. ARGV: group, entry id. XACK answers 1 only for an entry still pending.
   ack: `if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('INCR', KEYS[2]) end`,
-  // KEYS: the stream, <stream>:dead, the group's dead counter. ARGV: group, entry id, dead letters kept, then the record's field, value, ...
+  // KEYS: the stream, <stream>:dead, the group's dead counter, the group's errors. ARGV: group, entry id, dead letters kept, then the record's field, value, ...
   deadLetter: `if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
   redis.call('INCR', KEYS[3])
-end`,
+end
+redis.call('HDEL', KEYS[4], ARGV[2])`,
 };
 type Scripted = Redis & Record<keyof typeof SCRIPTS, (...args: (string | number)[]) => Promise<unknown>>;
 
@@ -102,7 +109,8 @@ export class EventStream {
     readonly maxlen: number,
   ) {
     this.keys = keys(name);
-    for (const [command, lua] of Object.entries(SCRIPTS)) redis.defineCommand(command, { numberOfKeys: command === 'deadLetter' ? 3 : 2, lua });
+    const numberOfKeys: Record<keyof typeof SCRIPTS, number> = { appendOnce: 2, ack: 2, deadLetter: 4 };
+    for (const [command, lua] of Object.entries(SCRIPTS)) redis.defineCommand(command, { numberOfKeys: numberOfKeys[command as keyof typeof SCRIPTS], lua });
   }
 
   private get scripts(): Scripted {
@@ -145,7 +153,25 @@ export class EventStream {
   /** Acknowledges an entry given up on, records it in <stream>:dead with its error and counts it: one script, once per entry. */
   async deadLetter(group: string, entry: { id: string; fields: Record<string, string> | null }, consumer: string, deliveries: number, error: string): Promise<void> {
     const record = ['entry', entry.id, 'group', group, 'consumer', consumer, 'deliveries', String(deliveries), 'error', error, 'fields', fieldsExcerpt(entry.fields)];
-    await this.scripts.deadLetter(this.name, this.keys.dead, this.keys.stat(group, 'dead'), group, entry.id, DEAD_LETTERS_KEPT, ...record);
+    await this.scripts.deadLetter(this.name, this.keys.dead, this.keys.stat(group, 'dead'), this.keys.errors(group), group, entry.id, DEAD_LETTERS_KEPT, ...record);
+  }
+
+  /**
+   * Why a delivery failed, kept in Redis until the entry is done: whichever
+   * consumer gives up on it later - its own, or one that claimed it from a
+   * dead one - can say what went wrong, not only how often.
+   */
+  async recordFailure(group: string, entryId: string, error: string): Promise<void> {
+    await this.redis.hset(this.keys.errors(group), entryId, error);
+  }
+
+  async lastFailure(group: string, entryId: string): Promise<string | null> {
+    return this.redis.hget(this.keys.errors(group), entryId);
+  }
+
+  /** A failed entry done after all (deleted entries too): nothing more to say about it. */
+  async forgetFailures(group: string, entryIds: string[]): Promise<void> {
+    if (entryIds.length > 0) await this.redis.hdel(this.keys.errors(group), ...entryIds);
   }
 
   /** Length, ends, and each group with its consumers, lag, pending and counters. */
