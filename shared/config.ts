@@ -93,6 +93,21 @@ function streamId(raw: string, name: string): string {
   throw new ConfigError(`${name} must be 0, $ or a stream entry id like 1700000000000-0, got "${raw.slice(0, 50)}"`);
 }
 
+/** A comma-separated list of host:port (Sentinels, Cluster nodes), or empty for none. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+function hostPorts(raw: string, name: string): HostPort[] {
+  if (raw.trim() === '') return [];
+  return raw.split(',').map((item) => {
+    const m = /^\s*([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:]+\]):(\d{1,5})\s*$/.exec(item);
+    const port = Number(m?.[2]);
+    if (!m || port < 1 || port > 65535) throw new ConfigError(`${name} must be host:port,host:port,... such as 127.0.0.1:26379,127.0.0.1:26380; got "${raw.slice(0, 200)}"`);
+    return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  });
+}
+
 /** A port, or nothing when unset (the feature is off). */
 function optionalPort(raw: string, name: string): number | undefined {
   return raw.trim() === '' ? undefined : integer(0, 65535)(raw, name);
@@ -121,6 +136,11 @@ export const settings = {
   SINK_IDEMPOTENCY: setting('off', boolean, 'The sink (npm run sink, or a strategy\'s own when SMTP_URL is unset): on answers 250 to a message whose IDEMPOTENCY_HEADER key it accepted within SINK_IDEMPOTENCY_WINDOW_MS and does not deliver it again (counted as suppressed); off delivers every message, so a crash\'s duplicates show.'),
   SINK_IDEMPOTENCY_WINDOW_MS: setting('86400000', integer(1, 30 * 86_400_000), 'The sink, with SINK_IDEMPOTENCY=on: how long it remembers a key it accepted (Resend: 24 hours).'),
   REDIS_URL: setting('', url(['redis:']), 'Strategies 4, 5 and 6, and npm run dashboard (which needs it): the Redis of the queue or the event stream, as redis://host:port. Unset: strategies 4, 5 and 6 start a private redis-server from PATH on a free port, append-only, removed on exit.'),
+  REDIS_SENTINELS: setting('', hostPorts, 'Strategies 4, 5 and 6, and npm run dashboard: reach Redis through Sentinel instead of REDIS_URL, as host:port,host:port,... of the sentinels (with REDIS_SENTINEL_MASTER). Every process asks them for the primary and follows a failover without a restart.'),
+  REDIS_SENTINEL_MASTER: setting('', text(100), 'With REDIS_SENTINELS: the name the sentinels monitor the primary under (sentinel monitor <name> ...).'),
+  ENQUEUE_REPLICAS: setting('0', integer(0, 16), 'Strategies 4, 5 and 6, the web process: answer 202 only once this many replicas have the job or event (WAIT after the write); otherwise 503 with Retry-After, and a retry with the same X-Request-Id adds it once. 0 answers once the primary has it: a failover can lose what the primary had not yet passed on.'),
+  ENQUEUE_REPLICA_TIMEOUT_MS: setting('1000', integer(1, 600_000), 'With ENQUEUE_REPLICAS above 0: how long the web process waits for the replicas before it answers 503.'),
+  RECONNECT_GRACE_MS: setting('5000', integer(0, 600_000), 'Strategies 4 and 5: after its Redis connection comes back (a restart, a Sentinel failover), a scheduler declares no worker dead for this long, so the workers cut off by the same gap can beat again; a failover gap counts from the reconnect, not from the last beat. At least the heartbeat TTL (5000).'),
   WORKER_CONCURRENCY: setting('1', integer(1, 1000), 'Strategies 3 and 4: emails one worker sends at the same time (the talk, and a resque worker, send one at a time); strategy 6: entries one mailer consumer sends at the same time. Strategy 5 picks its own number, between MIN_TASK_PROCESSORS and MAX_TASK_PROCESSORS.'),
   MAX_ATTEMPTS: setting('5', integer(1, 100), 'Strategies 3, 4 and 5: attempts per email before it is given up as failed (1 = never retry); strategy 6: deliveries of an entry before it goes to the dead letters. A 5xx reply fails it at once.'),
   RETRY_BASE_MS: setting('1000', integer(0, 3_600_000), 'Strategies 3, 4 and 5: wait before the first retry of a failed send; each further retry waits twice as long (4 and 5 add jitter).'),
@@ -165,8 +185,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push(err instanceof Error ? err.message : String(err));
     }
   }
+  if (problems.length === 0) problems.push(...redisTargetProblems(config as Config));
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return config as Config;
+}
+
+/** One way to name Redis, given whole: a Sentinel list needs its master's name and the other way round, and never beside REDIS_URL. */
+function redisTargetProblems(c: Config): string[] {
+  const sentinels = c.REDIS_SENTINELS.length > 0;
+  const master = c.REDIS_SENTINEL_MASTER.trim() !== '';
+  if (sentinels && !master) return ['REDIS_SENTINELS is set without REDIS_SENTINEL_MASTER: name the primary the sentinels monitor, e.g. REDIS_SENTINEL_MASTER=mymaster'];
+  if (master && !sentinels) return ['REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS: list the sentinels, e.g. REDIS_SENTINELS=127.0.0.1:26379,127.0.0.1:26380'];
+  if (sentinels && c.REDIS_URL) return ['REDIS_URL and REDIS_SENTINELS both name the Redis to use: set one of them'];
+  return [];
 }
 
 /**

@@ -84,7 +84,7 @@ export interface StrategyContext {
   logger: Logger;
   /** SMTP_URL, or the embedded sink's; a process run with `smtp: false` has none and throws if asked. */
   readonly smtpUrl: URL;
-  /** Set when the strategy asked for Redis (REDIS_URL, or a private redis-server). */
+  /** Set when the strategy asked for Redis: its address (shared/redis.ts: Sentinel, REDIS_URL, or a private redis-server). */
   redisUrl?: string;
 }
 
@@ -118,7 +118,7 @@ export async function runStrategy<R extends Runnable>(strategy: string, start: (
   // A web process serves /metrics on its own port; a supervisor of 4, 5 or 6 hands METRICS_PORT on to its children.
   const metrics = role === 'web' || role === 'supervisor' ? undefined : await serveMetrics(config, logger);
   const redis = wantsRedis ? await resolveRedis(config, logger) : undefined;
-  if (redis && !config.REDIS_URL) logger.warn({ redis: redis.url }, `no REDIS_URL: started a private Redis; other processes join it with REDIS_URL=${redis.url}`);
+  if (redis?.private) logger.warn({ redis: redis.url }, `no REDIS_URL: started a private Redis; other processes join it with REDIS_URL=${redis.url}`);
   const smtp = (typeof wantsSmtp === 'function' ? wantsSmtp(config) : wantsSmtp) ? await resolveSmtp(config, logger) : undefined;
   const ctx: StrategyContext = {
     strategy,
@@ -157,10 +157,10 @@ export async function runStrategy<R extends Runnable>(strategy: string, start: (
 /**
  * Stops the Redis this process started, if it started one. That private Redis
  * goes away with the process, and so do jobs still queued in it: say how many,
- * rather than drop them silently. With REDIS_URL they wait for the next run.
+ * rather than drop them silently. With REDIS_URL (or Sentinel) they wait for the next run.
  */
 async function closeRedis(redis: RedisTarget, config: Config, logger: Logger): Promise<void> {
-  if (!config.REDIS_URL) {
+  if (redis.private) {
     const client = createRedis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
     client.on('error', () => {});
     try {

@@ -1,14 +1,21 @@
-// Redis for strategies 4 and 5 and their tests. REDIS_URL when set; otherwise
-// a private redis-server from PATH on a free port, in a temporary directory,
+// Redis for strategies 4, 5 and 6 and their tests, and the one place that
+// decides how a process reaches it: through Sentinel when REDIS_SENTINELS and
+// REDIS_SENTINEL_MASTER are set, REDIS_URL when that is set; otherwise a
+// private redis-server from PATH on a free port, in a temporary directory,
 // with the append-only file on (so stopping and restarting it loses nothing
 // that was acknowledged) and no RDB snapshots. Nothing depends on a system
 // Redis on 6379, and nothing is left behind after `stop()`.
+//
+// Whichever it is travels as one string, an address, that every process logs
+// and hands to createRedis() and to its children (redisEnv()):
+//   redis://host:port                               one server
+//   redis-sentinel://host:port,host:port/<master>   the primary the sentinels name, followed across failovers
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Config } from './config.ts';
+import type { Config, HostPort } from './config.ts';
 import type { Logger } from './logger.ts';
 import { freePort } from './net.ts';
 
@@ -35,13 +42,13 @@ export interface PrivateRedis {
   start(): Promise<void>;
 }
 
-function waitForReady(child: ChildProcess, timeoutMs: number): Promise<void> {
+function waitForReady(child: ChildProcess, timeoutMs: number, readyLine: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => done(new RedisUnavailable(`redis-server did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) done();
+      if (output.includes(readyLine)) done();
     };
     const onExit = (code: number | null) => done(new RedisUnavailable(`redis-server exited with code ${code}:\n${output.slice(-2000)}`));
     const onError = (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' ? new RedisUnavailable(INSTALL_HINT) : err);
@@ -72,17 +79,35 @@ const exited = (child: ChildProcess) =>
     ? Promise.resolve()
     : new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-export async function startPrivateRedis(options: { logger?: Logger; startTimeoutMs?: number } = {}): Promise<PrivateRedis> {
-  const { logger, startTimeoutMs = 10_000 } = options;
+export interface PrivateRedisOptions {
+  logger?: Logger;
+  startTimeoutMs?: number;
+  /** More arguments after the usual ones (a replica's --replicaof, a cluster node's --cluster-enabled). */
+  args?: string[];
+  /**
+   * A config file, written to the data directory and given first (Sentinel
+   * rewrites its own file, so it needs one), built from the port it will get.
+   */
+  configFile?(port: number, dir: string): string;
+  /** The log line that says it is ready: "Ready to accept connections" unless a sentinel ("+monitor master"). */
+  readyLine?: string;
+}
+
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+  const { logger, startTimeoutMs = 10_000, args: extraArgs = [], configFile, readyLine = 'Ready to accept connections' } = options;
   const dir = await mkdtemp(path.join(tmpdir(), 'bgjobs-redis-'));
   let port = await freePort();
   let child: ChildProcess | undefined;
 
   async function start(): Promise<void> {
+    const file = configFile && path.join(dir, 'redis.conf');
+    if (file) await writeFile(file, configFile!(port, dir));
     const args = [
+      ...(file ? [file] : []),
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
       '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '',
       '--daemonize', 'no', '--logfile', '', '--loglevel', 'notice',
+      ...extraArgs,
     ];
     // Where util-linux's setpriv exists (Linux), the kernel sends redis-server
     // SIGTERM when its parent dies - even by SIGKILL - so a killed supervisor
@@ -96,7 +121,7 @@ export async function startPrivateRedis(options: { logger?: Logger; startTimeout
     child = guarded
       ? spawn('setpriv', ['--pdeathsig', 'TERM', '--', 'redis-server', ...args], options)
       : spawn('redis-server', args, options);
-    await waitForReady(child, startTimeoutMs);
+    await waitForReady(child, startTimeoutMs, readyLine);
     logger?.info({ port, redisPid: child.pid, dir }, 'private redis-server ready');
   }
 
@@ -154,8 +179,65 @@ export function redisOptions(extra: RedisOptions = {}): RedisOptions {
   };
 }
 
-export function createRedis(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, redisOptions(extra));
+const SENTINEL = 'redis-sentinel://';
+
+export type RedisAddress =
+  | { kind: 'url'; url: string }
+  | { kind: 'sentinel'; sentinels: HostPort[]; master: string };
+
+const hostPort = ({ host, port }: HostPort) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+
+export function formatAddress(a: RedisAddress): string {
+  return a.kind === 'url' ? a.url : `${SENTINEL}${a.sentinels.map(hostPort).join(',')}/${encodeURIComponent(a.master)}`;
+}
+
+export function parseAddress(address: string): RedisAddress {
+  if (!address.startsWith(SENTINEL)) return { kind: 'url', url: address };
+  const rest = address.slice(SENTINEL.length);
+  const slash = rest.lastIndexOf('/');
+  const sentinels = rest.slice(0, slash).split(',').map((item) => {
+    const colon = item.lastIndexOf(':');
+    return { host: item.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(item.slice(colon + 1)) };
+  });
+  return { kind: 'sentinel', sentinels, master: decodeURIComponent(rest.slice(slash + 1)) };
+}
+
+/** The address the settings name, or undefined when they name none (a private server is started then). */
+export function configuredAddress(config: Config): string | undefined {
+  if (config.REDIS_SENTINELS.length > 0) return formatAddress({ kind: 'sentinel', sentinels: config.REDIS_SENTINELS, master: config.REDIS_SENTINEL_MASTER });
+  return config.REDIS_URL ? config.REDIS_URL.href.replace(/\/$/, '') : undefined;
+}
+
+/** The settings a child process needs to reach the same Redis (the others cleared, so it never gets two). */
+export function redisEnv(address: string): Record<string, string> {
+  const a = parseAddress(address);
+  return a.kind === 'url'
+    ? { REDIS_URL: a.url, REDIS_SENTINELS: '', REDIS_SENTINEL_MASTER: '' }
+    : { REDIS_URL: '', REDIS_SENTINELS: a.sentinels.map(hostPort).join(','), REDIS_SENTINEL_MASTER: a.master };
+}
+
+/** The same, as a shell would set it before a command: "REDIS_URL=redis://..." or the two Sentinel settings. */
+export function redisEnvLine(address: string): string {
+  return Object.entries(redisEnv(address)).filter(([, v]) => v !== '').map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
+/**
+ * A client on an address. Through Sentinel, every connect and reconnect asks
+ * the sentinels which server is the primary, and the client also listens for
+ * their +switch-master, so after a failover it drops the old primary and moves
+ * to the new one; commands sent meanwhile wait in its offline queue.
+ */
+export function createRedis(address: string, extra: RedisOptions = {}): Redis {
+  const a = parseAddress(address);
+  if (a.kind === 'url') return new Redis(a.url, redisOptions(extra));
+  return new Redis({
+    sentinels: a.sentinels,
+    name: a.master,
+    failoverDetector: true,
+    // Every sentinel unreachable: keep asking, as the client keeps reconnecting to a lost server.
+    sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+    ...redisOptions(extra),
+  });
 }
 
 /** A client for a web process: it reconnects forever, and logs an outage once, not at every reconnect attempt. */
@@ -168,14 +250,18 @@ export function webRedis(url: string, logger: Logger): Redis {
 }
 
 export interface RedisTarget {
+  /** The address (see the top of this file): a redis:// URL, or the sentinels and their master. */
   url: string;
+  /** True when this process started the server, and it goes away with it. */
+  private: boolean;
   /** Stops the private server, if this process started one. */
   close(): Promise<void>;
 }
 
-/** REDIS_URL when set; otherwise a private redis-server owned by this process. */
+/** The Redis the settings name (Sentinel, REDIS_URL); otherwise a private redis-server owned by this process. */
 export async function resolveRedis(config: Config, logger: Logger): Promise<RedisTarget> {
-  if (config.REDIS_URL) return { url: config.REDIS_URL.href.replace(/\/$/, ''), close: async () => {} };
+  const configured = configuredAddress(config);
+  if (configured) return { url: configured, private: false, close: async () => {} };
   const server = await startPrivateRedis({ logger: logger.child({ component: 'redis' }) });
-  return { url: server.url, close: () => server.stop() };
+  return { url: server.url, private: true, close: () => server.stop() };
 }

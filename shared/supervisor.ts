@@ -8,6 +8,7 @@ import { EventEmitter, once } from 'node:events';
 import readline from 'node:readline';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
+import { redisEnv } from './redis.ts';
 
 /** A child that ran this long was healthy: its next exit starts the backoff over. */
 export const HEALTHY_AFTER_MS = 10_000;
@@ -232,7 +233,7 @@ export async function superviseWebAndWorkers(
 ) {
   if (!redisUrl) throw new Error('a web process and its workers need Redis');
   const ctx = { config, logger };
-  const env = { REDIS_URL: redisUrl, SMTP_URL: smtpUrl.href };
+  const env = { ...redisEnv(redisUrl), SMTP_URL: smtpUrl.href };
   const web = superviseChild(ctx, { role: 'web', entry: webEntry, env, restartLine: (ms) => `web died (what it accepted is safe in Redis); restarting in ${ms} ms` });
   // Each child that serves metrics gets a port of its own: METRICS_PORT, the next one, ... (0: each a free one).
   const metricsPort = (i: number) => (config.METRICS_PORT === undefined ? {} : { METRICS_PORT: String(config.METRICS_PORT && config.METRICS_PORT + i) });

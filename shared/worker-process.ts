@@ -103,7 +103,7 @@ export async function startQueueWorker<W extends QueueWorker>(
     // Acked the moment the provider's 250 is in, not with the turn's batch (Jobs in shared/queue/worker.ts).
     jobs: { [SEND_EMAIL]: { perform: sendEmailJob(mailer), ackAtOnce: true } },
   });
-  const scheduler = new Scheduler({ redis, namespace: config.QUEUE_NAMESPACE, name: worker.name });
+  const scheduler = new Scheduler({ redis, namespace: config.QUEUE_NAMESPACE, name: worker.name, reconnectGraceMs: config.RECONNECT_GRACE_MS });
   logQueueEvents(logger, worker, scheduler);
   countQueueWorker(worker, (job) => job.class === SEND_EMAIL);
   await worker.start();

@@ -22,6 +22,7 @@ import { requestPath, routeRequest, startServer, type Reply, type Route } from '
 import type { Logger } from '../logger.ts';
 import { configOrExit, isMain, processLogger } from '../main.ts';
 import { isLoopback } from '../net.ts';
+import { configuredAddress } from '../redis.ts';
 import { Queue } from '../queue/queue.ts';
 import { onShutdown } from '../shutdown.ts';
 import { EventStream } from '../streams/stream.ts';
@@ -145,15 +146,16 @@ function elsewhere(dashboard: Dashboard, req: http.IncomingMessage): Reply {
 if (isMain(import.meta.url)) {
   const config = configOrExit();
   const logger = processLogger(config, 'dashboard', 'dashboard');
-  if (!config.REDIS_URL) {
+  const redis = configuredAddress(config);
+  if (!redis) {
     process.stderr.write(
-      'npm run dashboard shows an existing Redis: set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379 npm run dashboard\n' +
+      'npm run dashboard shows an existing Redis: set REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379 npm run dashboard (or REDIS_SENTINELS and REDIS_SENTINEL_MASTER)\n' +
         '(strategies 4, 5 and 6 print the URL of the Redis they use)\n',
     );
     process.exit(2);
   }
   const running = await startDashboard({
-    redis: config.REDIS_URL.href.replace(/\/$/, ''),
+    redis,
     namespace: config.QUEUE_NAMESPACE,
     stream: { name: config.EVENT_STREAM, maxlen: config.STREAM_MAXLEN },
     logger,

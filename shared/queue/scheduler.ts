@@ -32,6 +32,13 @@ export interface SchedulerOptions {
    * too, and need a beat to show they are alive. Use the workers' heartbeat TTL.
    */
   heartbeatTtlMs?: number;
+  /**
+   * The same grace, when it must be longer than the TTL: a Sentinel failover
+   * cuts every process off at once, and each finds the new primary on its own
+   * retry schedule. Default: heartbeatTtlMs. The gap itself never counts: the
+   * grace starts when this scheduler's connection is back.
+   */
+  reconnectGraceMs?: number;
 }
 
 export class Scheduler extends EventEmitter<SchedulerEvents> {
@@ -60,6 +67,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       recoveryIntervalMs: options.recoveryIntervalMs ?? defaults.recoveryIntervalMs,
       moveBatch: options.moveBatch ?? defaults.moveBatch,
       heartbeatTtlMs: options.heartbeatTtlMs ?? defaults.heartbeatTtlMs,
+      reconnectGraceMs: options.reconnectGraceMs ?? options.heartbeatTtlMs ?? defaults.heartbeatTtlMs,
     };
   }
 
@@ -72,7 +80,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.connectedOnce = true;
       return;
     }
-    this.graceUntil = Date.now() + this.o.heartbeatTtlMs;
+    this.graceUntil = Date.now() + this.o.reconnectGraceMs;
     this.nextLockAt = 0;
   };
 

@@ -8,6 +8,9 @@
 // What a crash loses: nothing accepted (it is in Redis); requests cut off
 //   mid-way get no 202, so their clients know to retry. Redis down: requests
 //   wait for it to come back (ioredis reconnects), then get 202 or a 503.
+//   A failover of the primary can lose what it had not yet replicated, unless
+//   ENQUEUE_REPLICAS: then the 202 waits until that many replicas have the job,
+//   and becomes a 503 the client retries with the same id (added once).
 // Walkthrough: docs/walkthrough.md, "4. Redis queue".
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:4:web   # alone; start workers with the same REDIS_URL
@@ -17,6 +20,7 @@ import { isMain, runStrategy, type Running, type StrategyContext } from '../../s
 import { dashboardRoutes } from '../../shared/dashboard/server.ts';
 import { Queue, type JobState } from '../../shared/queue/index.ts';
 import { collectQueueMetrics } from '../../shared/metrics/queue.ts';
+import { NotReplicated, notReplicatedReply, replicaConfirmer } from '../../shared/durable.ts';
 import { webRedis } from '../../shared/redis.ts';
 
 // The queue knows jobs; this API speaks of emails.
@@ -27,6 +31,7 @@ export async function startWeb({ strategy = '4-redis-queue', config, logger, red
   if (!redisUrl) throw new Error('the web process needs Redis');
   const redis = webRedis(redisUrl, logger);
   const queue = new Queue({ redis, namespace: config.QUEUE_NAMESPACE });
+  const replicas = replicaConfirmer(redis, config);
   collectQueueMetrics(() => queue.stats()); // read from Redis when scraped, never per request
   let url = '';
 
@@ -34,8 +39,13 @@ export async function startWeb({ strategy = '4-redis-queue', config, logger, red
     try {
       // The email's tracking id is the job id: one id from the request to the sink.
       const id = await queue.enqueue(EMAIL_QUEUE, SEND_EMAIL, [email], { id: email.id });
+      await replicas.confirm();
       return { status: 202, body: { id, status: 'queued', statusUrl: `${url}/emails/${encodeURIComponent(id)}` } };
     } catch (err) {
+      if (err instanceof NotReplicated) {
+        logger.warn({ id: email.id, err: err.message }, 'enqueued, not confirmed by the replicas: 503');
+        return notReplicatedReply(email.id, err, config);
+      }
       logger.error({ id: email.id, err: (err as Error).message }, 'could not enqueue');
       return { status: 503, body: { id: email.id, error: 'the queue is unavailable; try again' }, headers: { 'retry-after': '1' } };
     }

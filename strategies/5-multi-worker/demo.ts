@@ -27,7 +27,7 @@ import type { Config } from '../../shared/config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { configOrExit, isMain, processLogger } from '../../shared/main.ts';
 import { Queue } from '../../shared/queue/index.ts';
-import { createRedis, resolveRedis } from '../../shared/redis.ts';
+import { createRedis, redisEnv, resolveRedis } from '../../shared/redis.ts';
 import { tsxExecArgv, type StopMessage } from '../../shared/supervisor.ts';
 import { escapeXml, svgDocument } from '../../shared/svg.ts';
 import { DEMO_QUEUE } from './demo-jobs.ts';
@@ -86,7 +86,7 @@ export async function runDemo(
     execArgv: tsxExecArgv(),
     env: {
       ...process.env,
-      REDIS_URL: redisUrl,
+      ...redisEnv(redisUrl),
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'debug', // steady checks and finished demo jobs are debug lines: we chart them
       MIN_TASK_PROCESSORS: String(o.min),

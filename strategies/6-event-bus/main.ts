@@ -16,6 +16,7 @@
 import path from 'node:path';
 import { checkClaimTime } from '../../shared/config.ts';
 import { isMain, runStrategy, type StrategyContext } from '../../shared/main.ts';
+import { redisEnvLine } from '../../shared/redis.ts';
 import { superviseWebAndWorkers } from '../../shared/supervisor.ts';
 
 export async function start(ctx: StrategyContext) {
@@ -38,6 +39,6 @@ if (isMain(import.meta.url)) {
       pubsub
         ? `watch it lose: kill -9 ${pids().workers[0]} (the mailer subscriber: what is published until it is back never arrives) - curl ${url}/stats counts what nobody heard`
         : `watch a crash: kill -9 ${pids().workers[0]} (the mailer consumer: its entries are sent when it is back) - the stream and its groups: curl ${url}/stats - ` +
-          `a new group replays every retained event: CONSUMER_GROUP=audit REDIS_URL=${redisUrl} npm run strategy:6:consumer`,
+          `a new group replays every retained event: CONSUMER_GROUP=audit ${redisEnvLine(redisUrl!)} npm run strategy:6:consumer`,
   });
 }

@@ -4,7 +4,8 @@
 // next year can replay what the stream still holds.
 //
 // When the response returns: once Redis has the event - 202 {id, status, eventId}.
-// What a crash loses: nothing accepted (it is in the stream). With
+// What a crash loses: nothing accepted (it is in the stream; across a
+//   failover of the primary only with ENQUEUE_REPLICAS, as strategy 4). With
 //   EVENT_TRANSPORT=pubsub the event is published instead, at most once, to
 //   whoever is subscribed at that instant: a consumer that is down or
 //   reconnecting misses it for good, and nobody knows (the reply says how many
@@ -16,6 +17,7 @@ import type { Email } from '../../shared/email.ts';
 import { dashboardRoutes } from '../../shared/dashboard/server.ts';
 import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
+import { NotReplicated, notReplicatedReply, replicaConfirmer } from '../../shared/durable.ts';
 import { webRedis } from '../../shared/redis.ts';
 import { EventStream } from '../../shared/streams/stream.ts';
 import { collectStreamMetrics } from '../../shared/metrics/streams.ts';
@@ -28,6 +30,7 @@ export async function startWeb({ config, logger, redisUrl }: StrategyContext): P
   const redis = webRedis(redisUrl, logger);
   const stream = new EventStream(redis, config.EVENT_STREAM, config.STREAM_MAXLEN);
   const pubsub = config.EVENT_TRANSPORT === 'pubsub';
+  const replicas = replicaConfirmer(redis, config);
   const published = { events: 0, heardByNobody: 0 };
   if (!pubsub) collectStreamMetrics(() => stream.info()); // lag and pending per group, read when scraped
 
@@ -40,8 +43,13 @@ export async function startWeb({ config, logger, redisUrl }: StrategyContext): P
         return { status: 202, body: { id: email.id, status: 'published', subscribers } };
       }
       const eventId = await stream.append(toEvent(email));
+      await replicas.confirm();
       return { status: 202, body: { id: email.id, status: 'published', eventId } };
     } catch (err) {
+      if (err instanceof NotReplicated) {
+        logger.warn({ id: email.id, err: err.message }, 'appended, not confirmed by the replicas: 503');
+        return notReplicatedReply(email.id, err, config);
+      }
       logger.error({ id: email.id, err: (err as Error).message }, 'could not publish');
       return { status: 503, body: { id: email.id, error: 'the event bus is unavailable; try again' }, headers: { 'retry-after': '1' } };
     }

@@ -12,10 +12,16 @@
 -- ARGV[6]  job id
 -- Returns 1, or 0 when a job with this id already has a status: an id names
 -- one job, so enqueueing it twice (a client retrying, or ioredis re-sending a
--- command after a reconnect) adds it once.
+-- command after a reconnect) adds it once. The second time still writes (the
+-- status is kept a while longer), so that a WAIT after it (ENQUEUE_REPLICAS)
+-- waits for the replicas to have the first copy too: a script that writes
+-- nothing gives WAIT nothing to wait for.
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
-  if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    redis.call('PEXPIRE', KEYS[4], ttl)
+    return 0
+  end
   redis.call('HSET', KEYS[4], 'state', 'queued', 'queue', ARGV[1], 'class', ARGV[5],
     'attempts', 0, 'enqueued_at', ARGV[4], 'updated_at', ARGV[4])
   redis.call('PEXPIRE', KEYS[4], ttl)
