@@ -16,10 +16,19 @@
 //                    n a multiple of 7: addresses that do not exist, for good
 //   redis-restart    (4-6) halfway, the Redis is stopped - SIGTERM, so it
 //                    writes its append-only file - and started on the same port
+//   redis-failover   (4-6, through Sentinel: a primary, a replica, three
+//                    sentinels, down-after 1 s) halfway, SIGKILL of the
+//                    primary; the sentinels promote the replica, the processes
+//                    follow it, and the old primary is started again and
+//                    rejoins as a replica. Run twice: ENQUEUE_REPLICAS=0
+//                    (202 once the primary has it: what it had not passed on
+//                    is lost) and 1 (202 once the replica has it; 503 while
+//                    no replica can confirm)
 //   sigterm          halfway, SIGTERM to the server or supervisor, as a deploy
 //                    does: it drains and exits; the harness starts it again
 //
-// Strategies 4-6 get a Redis the harness owns (REDIS_URL): it can restart it,
+// Strategies 4-6 get a Redis the harness owns (REDIS_URL, or the sentinels of
+// its own topology for redis-failover): it can restart or kill it,
 // and the queue or stream outlives a SIGTERM of the supervisor, as in
 // production. Failures a strategy reports - resque's failed list, 6's dead
 // letters, a "giving up" log line - are counted apart from silent losses
@@ -27,6 +36,7 @@
 // held unacknowledged before each kill or restart: the most it may send twice.
 import type { Redis } from 'ioredis';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../shared/redis.ts';
+import { sentinelAddress, startSentinelTopology, type SentinelTopology } from '../shared/sentinel.ts';
 import { keys as streamKeys } from '../shared/streams/stream.ts';
 import { account } from './accounting.ts';
 import { crash, waitForPending } from './crash.ts';
@@ -35,7 +45,7 @@ import { spawnReady, startTarget, stopTarget, type TargetRun } from './launch.ts
 import { startLoad, trackingId, type LoadRecord, type RunningLoad } from './load.ts';
 import type { BenchOptions, FaultName } from './options.ts';
 import { signalGroup, type Proc } from './processes.ts';
-import type { SinkClient } from './sink.ts';
+import type { LedgerEntry, SinkClient } from './sink.ts';
 import { fieldsOf, heldBy } from './redelivery.ts';
 import { isSupervised, runsIn, type Target } from './targets.ts';
 import { FAULT_CONNECTIONS, type FaultEvent, type FaultRun } from './types.ts';
@@ -51,6 +61,12 @@ interface FaultContext {
   run: TargetRun;
   sink: SinkClient;
   redis: PrivateRedis | undefined;
+  /** redis-failover: the primary, replica and sentinels the run's processes connect through. */
+  topology: SentinelTopology | undefined;
+  /** Where the run's Redis is, for the harness's own reads (what a consumer holds, the failed list). */
+  redisAddress: string | undefined;
+  /** redis-failover: filled in by the fault, read at the end against the sink's ledger. */
+  failover?: { killedAt: number; switchedAt: number };
   options: BenchOptions;
   load: RunningLoad;
   loadStartedAt: number;
@@ -161,6 +177,22 @@ export const faults: Record<FaultName, Fault> = {
       ctx.event('Redis stopped and started again in', { ms: Date.now() - started, at: started });
     },
   },
+  'redis-failover': {
+    doc: 'halfway, SIGKILL of the Redis primary; Sentinel promotes the replica, the old primary comes back as its replica (run with ENQUEUE_REPLICAS 0 and 1)',
+    appliesTo: (t) => t.redis === true,
+    async during(ctx) {
+      await halfway(ctx);
+      await ctx.noteHeld();
+      const t = ctx.topology!;
+      const { killedAt, switchedAt, old } = await t.killPrimary();
+      ctx.failover = { killedAt, switchedAt };
+      ctx.event(`SIGKILL of the primary (port ${old.port}); +switch-master after`, { ms: switchedAt - killedAt, at: killedAt });
+      // As an operator would: the old primary back, so ENQUEUE_REPLICAS=1 has a replica to wait for again.
+      await old.start();
+      await t.replicasOnline(1);
+      ctx.event('the old primary is a replica again, after', { ms: Date.now() - killedAt, at: killedAt });
+    },
+  },
   sigterm: {
     doc: 'halfway, SIGTERM to the server or supervisor (a deploy): it drains and exits, and is started again',
     appliesTo: (t) => t.sends,
@@ -199,6 +231,8 @@ export interface FaultCellOptions {
   fault: FaultName;
   /** The sink honours idempotency keys in this run. */
   idempotency?: boolean;
+  /** redis-failover: ENQUEUE_REPLICAS of the run. */
+  enqueueReplicas?: number;
   prefix: string;
   options: BenchOptions;
   sink: SinkClient;
@@ -208,13 +242,20 @@ export interface FaultCellOptions {
 }
 
 /** Starts the target (and its Redis), loads it while the fault runs, drains, counts, stops everything. */
-export async function faultCell({ target, fault, idempotency = false, prefix, options, sink, report, track, signal }: FaultCellOptions): Promise<FaultRun> {
+export async function faultCell({ target, fault, idempotency = false, enqueueReplicas, prefix, options, sink, report, track, signal }: FaultCellOptions): Promise<FaultRun> {
   const spec = faults[fault];
   await sink.reset();
   await sink.configure({ latencyMs: options.faultLatencyMs, tempFailRate: 0, permEvery: 0, drop: [], duplicate: [], idempotency });
-  const redis = target.redis ? await startPrivateRedis() : undefined;
+  const failover = fault === 'redis-failover';
+  const topology = target.redis && failover ? await startSentinelTopology() : undefined;
+  const redis = target.redis && !failover ? await startPrivateRedis() : undefined;
+  const redisAddress = topology ? sentinelAddress(topology) : redis?.url;
   try {
-    const env: Record<string, string> = { SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS), ...(redis ? { REDIS_URL: redis.url } : {}) };
+    const env: Record<string, string> = {
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      ...(redis ? { REDIS_URL: redis.url } : {}),
+      ...(topology ? { REDIS_URL: '', ...topology.env, ENQUEUE_REPLICAS: String(enqueueReplicas ?? 0) } : {}),
+    };
     const run = await startTarget(target, { smtpUrl: sink.url, env });
     try {
       const durationMs = options.faultDuration * 1000;
@@ -228,6 +269,8 @@ export async function faultCell({ target, fault, idempotency = false, prefix, op
         run,
         sink,
         redis,
+        topology,
+        redisAddress,
         options,
         load,
         loadStartedAt,
@@ -235,7 +278,7 @@ export async function faultCell({ target, fault, idempotency = false, prefix, op
         procs: [run.proc],
         inFlightAtKills: [],
         async noteHeld() {
-          if (target.consumer && redis) heldAtFaults += (await heldBy(redis.url, target.consumer).catch(() => [])).length;
+          if (target.consumer && redisAddress) heldAtFaults += (await heldBy(redisAddress, target.consumer).catch(() => [])).length;
         },
         signal,
         event: (what, extra = {}) =>
@@ -250,10 +293,14 @@ export async function faultCell({ target, fault, idempotency = false, prefix, op
       report('drain', { phaseEndsAt: record.endedAt + options.faultDrainTimeout * 1000 });
       const drained = await drain(run.url, sink, options.faultDrainTimeout * 1000, record.endedAt, signal);
       const ledger = await sink.ledger(`${prefix}-`);
-      const failedIds = await reportedFailures(ctx.procs, redis, target);
+      const failedIds = await reportedFailures(ctx.procs, redisAddress, target);
       const delivery = account(record, ledger, drained.drained, drained.pendingAtEnd, ctx.inFlightAtKills, failedIds);
       const out: FaultRun = { target: target.name, fault, prefix, http: record.http, delivery, drain: drained, events, idempotency, stats: await readStats(run.url) };
-      if (target.consumer && (fault === 'kill-repeatedly' || fault === 'redis-restart')) out.heldAtFaults = heldAtFaults;
+      if (target.consumer && (fault === 'kill-repeatedly' || fault === 'redis-restart' || failover)) out.heldAtFaults = heldAtFaults;
+      if (failover) {
+        out.enqueueReplicas = enqueueReplicas ?? 0;
+        if (ctx.failover) out.failover = failoverTimes(ctx.failover, ledger);
+      }
       if (fault === 'sink-5xx-some') out.refused = refusedAddresses(record, new Set(ledger.map(([id]) => id)), failedIds);
       return out;
     } finally {
@@ -262,7 +309,14 @@ export async function faultCell({ target, fault, idempotency = false, prefix, op
     }
   } finally {
     await redis?.stop();
+    await topology?.stop();
   }
+}
+
+/** From the kill to the switch, and to the first email the sink accepted after the switch: a job done on the new primary. */
+function failoverTimes({ killedAt, switchedAt }: { killedAt: number; switchedAt: number }, ledger: LedgerEntry[]): NonNullable<FaultRun['failover']> {
+  const after = ledger.flatMap(([, , firstAt, lastAt]) => [firstAt, lastAt ?? 0]).filter((at) => at > switchedAt);
+  return { switchMs: switchedAt - killedAt, firstDoneMs: after.length > 0 ? Math.min(...after) - killedAt : null };
 }
 
 /**
@@ -271,15 +325,15 @@ export async function faultCell({ target, fault, idempotency = false, prefix, op
  * the workers of 4-5), for 4 and 5 every id in resque's failed list, for 6
  * every id in its group's dead letters.
  */
-async function reportedFailures(procs: Proc[], redis: PrivateRedis | undefined, target: Target): Promise<Set<string>> {
+async function reportedFailures(procs: Proc[], redisAddress: string | undefined, target: Target): Promise<Set<string>> {
   const ids = new Set<string>();
   for (const p of procs) {
     for (const l of p.lines) {
       if (l.level === 50 && typeof l.id === 'string' && /^(failed|send failed)/.test(l.msg ?? '')) ids.add(l.id);
     }
   }
-  if (redis) {
-    const client: Redis = createRedis(redis.url, { maxRetriesPerRequest: 3 });
+  if (redisAddress) {
+    const client: Redis = createRedis(redisAddress, { maxRetriesPerRequest: 3 });
     client.on('error', () => {});
     try {
       for (const raw of await client.lrange('resque:failed', 0, -1)) {

@@ -205,6 +205,26 @@ export function keyGoal(result: BenchResult): Lesson {
   };
 }
 
+/** The goal of durable enqueue: under redis-failover with ENQUEUE_REPLICAS=1, 4-6 lose no accepted email and do a job on the new primary within 10 s of the kill. */
+export function failoverGoal(result: BenchResult): Lesson {
+  const claim = 'redis-failover with ENQUEUE_REPLICAS=1 (down-after 1 s): 0 accepted emails lost, first job done on the new primary within 10 s of the kill';
+  const runs = (result.runs.faults ?? []).filter((r) => r.fault === 'redis-failover' && r.enqueueReplicas === 1);
+  if (runs.length === 0) return { claim, verdict: 'not measured', evidence: 'needs --faults redis-failover with strategies 4, 5 or 6' };
+  const zero = (result.runs.faults ?? []).filter((r) => r.fault === 'redis-failover' && r.enqueueReplicas === 0);
+  const met = runs.every((r) => r.delivery.lost + r.delivery.unfinished === 0 && r.failover?.firstDoneMs != null && r.failover.firstDoneMs <= 10_000);
+  return {
+    claim,
+    verdict: met ? 'yes' : 'no',
+    evidence: runs
+      .map((r) => {
+        const without = zero.find((z) => z.target === r.target);
+        const first = r.failover?.firstDoneMs == null ? 'no job after the switch' : `first job ${(r.failover.firstDoneMs / 1000).toFixed(1)} s after the kill`;
+        return `${r.target}: ${int(r.delivery.lost)} lost of ${int(r.delivery.accepted)} accepted, ${int(r.http.non2xx)} answered 503, ${first}${without ? ` (ENQUEUE_REPLICAS=0: ${int(without.delivery.lost)} lost)` : ''}`;
+      })
+      .join('; '),
+  };
+}
+
 // ---------------------------------------------------------------- lessons
 
 export interface Lesson {
@@ -286,6 +306,7 @@ export function lessons(result: BenchResult): Lesson[] {
     out.push({ claim: claim5, verdict: x >= 3 ? 'yes' : 'no', evidence: `${int(e5.median)} vs ${int(e4.median)} emails/s (${x.toFixed(1)}x)` });
   } else missing(claim5, 'needs strategies 4 and 5 in the load pass');
   out.push(keyGoal(result));
+  out.push(failoverGoal(result));
 
   for (const s of load.filter((x) => x.goal !== null)) {
     out.push({

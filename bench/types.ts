@@ -136,6 +136,10 @@ export interface FaultRun {
   events: FaultEvent[];
   /** Whether the sink honoured idempotency keys in this run (absent: off, in results written before it could). */
   idempotency?: boolean;
+  /** redis-failover: the run's ENQUEUE_REPLICAS (0: 202 once the primary has it; 1: once a replica has it too). */
+  enqueueReplicas?: number;
+  /** redis-failover: from the SIGKILL of the primary to the sentinels' +switch-master, and to the first email delivered after it. */
+  failover?: { switchMs: number; firstDoneMs: number | null };
   /** sink-5xx-some: what became of the emails to the addresses the sink refuses. */
   refused?: { sent: number; accepted: number; delivered: number; failed: number; lost: number };
   /** Strategy 6 on a stream: entries its mailer had read and not acknowledged just before each kill or Redis restart - the most it may send twice. */
