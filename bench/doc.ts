@@ -5,6 +5,8 @@
 //   docs/benchmark.md  bench:results  the newest run with load, sweep or crash
 //                                     figures: its table, notes and charts
 //                      bench:faults   the newest faults run (npm run bench -- --faults)
+//                      bench:backlog  the newest queue run with the backlog
+//                                     scenario (npm run bench:queue): its table
 //   README.md          bench:summary  that same newest run, short: its table
 //                                     and the throughput chart, linking to the rest
 //
@@ -21,6 +23,8 @@ import { cliMain, helpPage, knobsHelp, readKnobs, type Knob } from './knobs.ts';
 import { machineLine } from './machine.ts';
 import { parseOptions as benchOptions } from './options.ts';
 import { CHART_FILES, charts, commandLine, readmeTable, targetSettings } from './report.ts';
+import { backlogBlock, newestQueueResult } from './queue/report.ts';
+import type { QueueBenchResult } from './queue/types.ts';
 import { markdownTable } from './tables.ts';
 import type { BenchResult } from './types.ts';
 import { newestResult, writeReport } from './write.ts';
@@ -29,6 +33,8 @@ export const START = '<!-- bench:results -->';
 export const END = '<!-- /bench:results -->';
 export const FAULTS_START = '<!-- bench:faults -->';
 export const FAULTS_END = '<!-- /bench:faults -->';
+export const BACKLOG_START = '<!-- bench:backlog -->';
+export const BACKLOG_END = '<!-- /bench:backlog -->';
 export const SUMMARY_START = '<!-- bench:summary -->';
 export const SUMMARY_END = '<!-- /bench:summary -->';
 export const README = path.join(ROOT, 'README.md');
@@ -106,6 +112,7 @@ export function replaceBlock(doc: string, block: string, start_ = START, end_ = 
 
 const hasPerformance = (r: BenchResult) => r.runs.load.length + r.runs.sweep.length + r.runs.crash.length > 0;
 const hasFaults = (r: BenchResult) => (r.runs.faults ?? []).length > 0;
+const hasBacklog = (r: QueueBenchResult) => r.kind === 'queue' && (r.runs.backlog ?? []).length > 0;
 type Found = { stamp: string; dir: string; result: BenchResult };
 
 const knobs: Knob<'check'>[] = [
@@ -127,7 +134,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
 export const helpText = () =>
   helpPage(
     'npm run bench:doc -- [<results.json>] [options]',
-    ["Quotes the newest benchmark run (or the given results file) in docs/benchmark.md and README.md, between their markers."],
+    ["Quotes the newest benchmark run (or the given results file) in docs/benchmark.md and README.md, between their markers,", 'and the newest bench:queue run with the backlog scenario (or the given queue-<date>.json) in docs/benchmark.md.'],
     knobsHelp(knobs, 12, 20),
     ['npm run bench:doc', 'npm run bench:doc -- --check'],
     'A flag beats its variable.',
@@ -136,21 +143,25 @@ export const helpText = () =>
 export async function main({ check, file }: DocOptions): Promise<number> {
   let perf: Found | undefined;
   let faultsRun: Found | undefined;
+  let backlog: { result: QueueBenchResult; file: string } | null = null;
   if (file) {
-    const given: Found = {
-      stamp: path.basename(file).replace(/\.json$/, ''),
-      dir: path.dirname(path.resolve(file)),
-      result: JSON.parse(await readFile(path.resolve(file), 'utf8')) as BenchResult,
-    };
-    if (hasPerformance(given.result)) perf = given;
-    if (hasFaults(given.result)) faultsRun = given;
+    const parsed = JSON.parse(await readFile(path.resolve(file), 'utf8')) as BenchResult | QueueBenchResult;
+    if ('kind' in parsed && parsed.kind === 'queue') {
+      // A bench:queue results file: only its backlog goes into the docs.
+      if (hasBacklog(parsed)) backlog = { result: parsed, file: path.relative(ROOT, path.resolve(file)) };
+    } else {
+      const given: Found = { stamp: path.basename(file).replace(/\.json$/, ''), dir: path.dirname(path.resolve(file)), result: parsed as BenchResult };
+      if (hasPerformance(given.result)) perf = given;
+      if (hasFaults(given.result)) faultsRun = given;
+    }
   } else {
     const dir = path.join(ROOT, 'bench/results');
     const asFound = (n: Awaited<ReturnType<typeof newestResult>>): Found | undefined => n && { stamp: n.stamp, dir, result: n.result };
     perf = asFound(await newestResult('bench/results', hasPerformance));
     faultsRun = asFound(await newestResult('bench/results', hasFaults));
+    backlog = await newestQueueResult('bench/results', hasBacklog);
   }
-  if (!perf && !faultsRun) {
+  if (!perf && !faultsRun && !backlog) {
     process.stderr.write('no results in bench/results yet: run npm run bench first\n');
     return 1;
   }
@@ -168,6 +179,10 @@ export async function main({ check, file }: DocOptions): Promise<number> {
       }
       if (found === faultsRun) bench = replaceBlock(bench, faultsBlock(found.result, folder), FAULTS_START, FAULTS_END, 'docs/benchmark.md');
     }
+    if (backlog) {
+      const report = path.relative(path.dirname(BENCHMARK_DOC), path.join(ROOT, backlog.file.replace(/\.json$/, '.md'))).split(path.sep).join('/');
+      bench = replaceBlock(bench, backlogBlock(backlog.result, report), BACKLOG_START, BACKLOG_END, 'docs/benchmark.md');
+    }
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     return 1;
@@ -183,7 +198,8 @@ export async function main({ check, file }: DocOptions): Promise<number> {
   }
   await Promise.all(docs.map((d, i) => (after[i] !== before[i] ? writeFile(d, after[i]!) : undefined)));
   const named = (f: Found | undefined, what: string) => (f ? [`${what} from ${path.relative(ROOT, path.join(f.dir, `${f.stamp}.json`))}`] : []);
-  process.stderr.write(`docs/benchmark.md and README.md: ${[...named(perf, 'benchmark tables'), ...named(faultsRun, 'faults table')].join(', ')}\n`);
+  const backlogFrom = backlog ? [`backlog table from ${backlog.file}`] : [];
+  process.stderr.write(`docs/benchmark.md and README.md: ${[...named(perf, 'benchmark tables'), ...named(faultsRun, 'faults table'), ...backlogFrom].join(', ')}\n`);
   return 0;
 }
 

@@ -23,6 +23,7 @@ export async function open(s: LibSettings): Promise<QueueLib> {
   await queue.waitUntilReady();
   let worker: BullWorker | undefined;
   return {
+    fillHow: `addBulk, ${BATCH.toLocaleString('en-US')} jobs a call, one call at a time`,
     async fill(n) {
       for (let i = 0; i < n; i += BATCH) {
         await queue.addBulk(Array.from({ length: Math.min(BATCH, n - i) }, () => ({ name: 'noop', data: {}, opts: { removeOnComplete: true } })));

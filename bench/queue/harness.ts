@@ -15,10 +15,10 @@ export const benchLine = (child: Proc, kind: string, timeoutMs: number): Promise
 
 export const lastOutput = (child: Proc) => child.tail.slice(-15).join('\n');
 
-/** Runs one measured child to its end and returns its result line. */
-export async function measure<T>(library: Library, args: string[]): Promise<T> {
+/** Runs one measured child to its end and returns its result line (given up after `timeoutMs`). */
+export async function measure<T>(library: Library, args: string[], timeoutMs = 10 * 60_000): Promise<T> {
   const child = startHarness(library, args);
-  const result = await benchLine(child, 'result', 10 * 60_000);
+  const result = await benchLine(child, 'result', timeoutMs);
   if (!result) signalGroup(child.pid, 'SIGKILL');
   const { code, signal } = await child.exited;
   if (!result || code !== 0) throw new Error(`${library} ${args[0]} failed (exit ${code ?? signal}):\n${lastOutput(child)}`);

@@ -32,6 +32,7 @@ export async function open(s: LibSettings): Promise<QueueLib> {
   let multi: NR.MultiWorker | undefined;
   let scheduler: NR.Scheduler | undefined;
   return {
+    fillHow: `enqueue (no bulk add), ${BATCH.toLocaleString('en-US')} at a time in flight`,
     async fill(n) {
       for (let i = 0; i < n; i += BATCH) await Promise.all(Array.from({ length: Math.min(BATCH, n - i) }, () => queue.enqueue(QUEUE, 'noop', [])));
     },

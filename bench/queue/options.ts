@@ -8,7 +8,7 @@ export { OptionsError };
 export const LIBRARIES = ['ours', 'bullmq', 'node-resque'] as const;
 export type Library = (typeof LIBRARIES)[number];
 
-export const SCENARIOS = ['throughput', 'pickup', 'recovery', 'multi-worker'] as const;
+export const SCENARIOS = ['throughput', 'pickup', 'recovery', 'multi-worker', 'backlog'] as const;
 export type QueueScenario = (typeof SCENARIOS)[number];
 
 export interface QueueBenchOptions {
@@ -27,6 +27,10 @@ export interface QueueBenchOptions {
   recoveryCapS: number;
   /** Arguments for bench/queue/multi-worker.ts; empty = derived from rounds (and --quick). */
   multiWorkerArgs: string;
+  /** Backlog: the queue sizes, each drained by one worker. */
+  backlogSizes: number[];
+  backlogRounds: number;
+  backlogConcurrency: number;
   out: string;
   write: boolean;
   json: boolean;
@@ -36,7 +40,7 @@ export interface QueueBenchOptions {
 // Sized for 2 cores: the default run ~7 minutes, --quick ~2 (recovery alone waits ~95 s a round: BullMQ needs ~61 s, node-resque's default never comes).
 export const knobs: Knob<keyof QueueBenchOptions>[] = [
   { key: 'quick', flag: 'quick', env: 'BENCH_QUEUE_QUICK', kind: 'boolean', normal: 'false', doc: 'Fewer jobs and rounds (about 2 min on 2 cores): the defaults in [brackets].' },
-  { key: 'scenarios', flag: 'scenarios', env: 'BENCH_QUEUE_SCENARIOS', kind: 'list', normal: SCENARIOS.join(','), doc: 'Which scenarios: throughput, pickup, recovery, multi-worker (bench/queue/multi-worker.ts, quoted).' },
+  { key: 'scenarios', flag: 'scenarios', env: 'BENCH_QUEUE_SCENARIOS', kind: 'list', normal: 'throughput,pickup,recovery,multi-worker', doc: 'Which scenarios: throughput, pickup, recovery, multi-worker (bench/queue/multi-worker.ts, quoted), backlog (only when named: minutes per library at a million jobs).' },
   { key: 'libraries', flag: 'libraries', env: 'BENCH_QUEUE_LIBRARIES', kind: 'list', normal: LIBRARIES.join(','), doc: 'Which libraries: ours, bullmq, node-resque.' },
   { key: 'jobs', flag: 'jobs', env: 'BENCH_QUEUE_JOBS', kind: 'integer', min: 1, normal: '20000', quick: '5000', doc: 'Throughput: no-op jobs in the queue before the worker starts.' },
   { key: 'concurrency', flag: 'concurrency', env: 'BENCH_QUEUE_CONCURRENCY', kind: 'numbers', normal: '1,50', doc: 'Throughput: the worker concurrencies to measure.' },
@@ -48,6 +52,9 @@ export const knobs: Knob<keyof QueueBenchOptions>[] = [
   { key: 'recoveryRounds', flag: 'recovery-rounds', env: 'BENCH_QUEUE_RECOVERY_ROUNDS', kind: 'integer', min: 1, normal: '2', quick: '1', doc: 'Recovery: rounds; in each, every library runs side by side (its own processes and keys).' },
   { key: 'recoveryCapS', flag: 'recovery-cap', env: 'BENCH_QUEUE_RECOVERY_CAP_S', kind: 'integer', min: 1, normal: '90', doc: 'Recovery: seconds to wait after the kill before reporting "never".' },
   { key: 'multiWorkerArgs', flag: 'multi-worker-args', env: 'BENCH_QUEUE_MULTI_WORKER_ARGS', kind: 'string', normal: '', doc: "Arguments for bench/queue/multi-worker.ts (default: its jobs pass, --rounds as ours; --quick: 1 round of 1,000 jobs)." },
+  { key: 'backlogSizes', flag: 'backlog-sizes', env: 'BENCH_QUEUE_BACKLOG_SIZES', kind: 'numbers', normal: '1000,100000,1000000', quick: '1000,100000', doc: 'Backlog: jobs waiting before one worker starts, one run per size and library (ours and BullMQ only).' },
+  { key: 'backlogRounds', flag: 'backlog-rounds', env: 'BENCH_QUEUE_BACKLOG_ROUNDS', kind: 'integer', min: 1, normal: '2', quick: '1', doc: 'Backlog: rounds; in each, every size in turn, ours and BullMQ at each, the order rotated.' },
+  { key: 'backlogConcurrency', flag: 'backlog-concurrency', env: 'BENCH_QUEUE_BACKLOG_CONCURRENCY', kind: 'integer', min: 1, normal: '50', doc: 'Backlog: the worker concurrency (ours at prefetch 0).' },
   { key: 'out', flag: 'out', env: 'BENCH_QUEUE_OUT', kind: 'string', normal: 'bench/results', doc: 'Where queue-<date>.json and queue-<date>.md go.' },
   { key: 'write', flag: 'write', env: 'BENCH_QUEUE_WRITE', kind: 'boolean', normal: 'true', doc: 'Write the result files (--no-write: terminal only).' },
   { key: 'json', flag: 'json', env: 'BENCH_QUEUE_JSON', kind: 'boolean', normal: 'false', doc: 'Print the results as JSON on stdout instead of tables.' },
@@ -58,6 +65,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const o = readKnobs(knobs, argv, env).values;
   if ((o.concurrency as number[]).length === 0 || (o.concurrency as number[]).some((c) => c < 1)) {
     throw new OptionsError('--concurrency must be a comma-separated list of whole numbers > 0');
+  }
+  if ((o.backlogSizes as number[]).length === 0 || (o.backlogSizes as number[]).some((n) => n < 1)) {
+    throw new OptionsError('--backlog-sizes must be a comma-separated list of whole numbers > 0');
   }
   for (const s of o.scenarios as string[]) {
     if (!(SCENARIOS as readonly string[]).includes(s)) throw new OptionsError(`--scenarios: unknown scenario "${s}"; choose from ${SCENARIOS.join(', ')}`);
@@ -75,11 +85,14 @@ export function helpText(): string {
   const about = [
     'The queue micro-benchmark: our queue library against BullMQ and node-resque on one',
     'private Redis, each run in a fresh process, rounds interleaved. No-op jobs/s through',
-    'one worker process, idle pickup latency, and SIGKILL -> the job running again.',
+    'one worker process, idle pickup latency, and SIGKILL -> the job running again;',
+    'on request (--scenarios backlog), the cost of a big backlog: enqueue rate, Redis',
+    'memory per waiting job and drain jobs/s at each --backlog-sizes.',
   ];
   return helpPage('npm run bench:queue -- [options]', about, knobsHelp(knobs, 28, 31), [
     'npm run bench:queue -- --quick',
     'npm run bench:queue -- --scenarios throughput --concurrency 1 --rounds 5',
     'BENCH_QUEUE_LIBRARIES=ours,bullmq npm run bench:queue -- --scenarios pickup',
+    'npm run bench:queue -- --scenarios backlog --backlog-sizes 1000,100000',
   ]);
 }

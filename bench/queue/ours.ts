@@ -29,6 +29,7 @@ export async function open(s: LibSettings): Promise<QueueLib> {
   let multi: MultiWorker | undefined;
   let scheduler: Scheduler | undefined;
   return {
+    fillHow: `enqueueMany, ${BATCH.toLocaleString('en-US')} jobs a call, one call at a time`,
     async fill(n) {
       for (let i = 0; i < n; i += BATCH) await queue.enqueueMany(QUEUE, 'noop', Array.from({ length: Math.min(BATCH, n - i) }, () => []));
     },

@@ -10,10 +10,15 @@ import { machineLine } from '../machine.ts';
 import { spread, type Spread } from '../numbers.ts';
 import { int, markdownTable, show, textTable, type Table } from '../tables.ts';
 import { knobs } from './options.ts';
-import type { MultiWorkerRun, QueueBenchResult } from './types.ts';
+import type { BacklogRun, MultiWorkerRun, QueueBenchResult } from './types.ts';
 
-/** What our queue library sets out to be: twice BullMQ's throughput, an idle pickup faster than a poll, a dead worker's job back within seconds. */
-export const GOALS = { xBullmq: 2, pickupP50Ms: 2, recoveryS: 10 } as const;
+/**
+ * What our queue library sets out to be: twice BullMQ's throughput, an idle
+ * pickup faster than a poll, a dead worker's job back within seconds; with a
+ * big backlog, a drain at least 0.9x as fast as with a small one, and no more
+ * bytes per waiting job than BullMQ.
+ */
+export const GOALS = { xBullmq: 2, pickupP50Ms: 2, recoveryS: 10, backlogKeeps: 0.9 } as const;
 
 // ---------------------------------------------------------------- summaries
 
@@ -112,6 +117,44 @@ const recoveredText = (s: RecoverySummary) => {
   return never > 0 ? `${shown}; never within ${s.capS} s in ${never} of ${s.recoveredMs.length}` : shown;
 };
 
+export interface BacklogSummary {
+  row: string;
+  label: string;
+  jobs: number;
+  fillHow: string;
+  enqueuePerSec: Spread | null;
+  bytesPerJob: Spread | null;
+  jobsPerSec: Spread | null;
+  /** Drain jobs/s over BullMQ's at the same size in the same round. */
+  xBullmq: Spread | null;
+  /** Drain jobs/s over its own at the smallest size in the same round. */
+  xSmallest: Spread | null;
+}
+
+export function summarizeBacklog(result: QueueBenchResult): BacklogSummary[] {
+  const runs = result.runs.backlog ?? [];
+  const smallest = Math.min(...runs.map((r) => r.jobs));
+  const sizes = uniq(runs.map((r) => r.jobs)).sort((a, b) => a - b);
+  return sizes.flatMap((jobs) =>
+    perRow(runs.filter((r) => r.jobs === jobs), (mine) => {
+      const ratio = (other: (r: BacklogRun) => BacklogRun | undefined) =>
+        spread(mine.flatMap((r) => {
+          const o = other(r);
+          return o && o.jobsPerSec > 0 ? [r.jobsPerSec / o.jobsPerSec] : [];
+        }));
+      return {
+        jobs,
+        fillHow: mine[0]!.fillHow,
+        enqueuePerSec: spread(mine.map((r) => r.enqueuePerSec)),
+        bytesPerJob: spread(mine.map((r) => r.bytesPerJob)),
+        jobsPerSec: spread(mine.map((r) => r.jobsPerSec)),
+        xBullmq: ratio((r) => runs.find((x) => x.row === 'bullmq' && x.jobs === jobs && x.round === r.round)),
+        xSmallest: ratio((r) => runs.find((x) => x.row === r.row && x.jobs === smallest && x.round === r.round)),
+      };
+    }),
+  );
+}
+
 // ---------------------------------------------------------------- goals
 
 export interface Goal {
@@ -148,7 +191,36 @@ export function goals(result: QueueBenchResult): Goal[] {
     const ok = rec.recoveredMs.every((v) => v !== null && v < GOALS.recoveryS * 1000);
     out.push({ goal: `ours: SIGKILL -> job running again < ${GOALS.recoveryS} s`, measured: recoveredText(rec), met: ok ? 'yes' : 'no' });
   } else out.push({ goal: `ours: SIGKILL -> job running again < ${GOALS.recoveryS} s`, measured: 'recovery not run for ours', met: 'not measured' });
-  return out;
+  return [...out, ...backlogGoals(result)];
+}
+
+/** The backlog's two goals, when the backlog ran: none otherwise. */
+export function backlogGoals(result: QueueBenchResult): Goal[] {
+  const bl = summarizeBacklog(result);
+  if (bl.length === 0) return [];
+  const ours = bl.filter((b) => b.row === 'ours');
+  const [small, big] = [ours[0], ours[ours.length - 1]];
+  const keep: Goal = {
+    goal: `ours: drain jobs/s with the biggest backlog >= ${GOALS.backlogKeeps}x its jobs/s with the smallest`,
+    measured: 'needs ours at two backlog sizes',
+    met: 'not measured',
+  };
+  if (small && big && ours.length >= 2 && big.xSmallest) {
+    keep.measured = `${int(big.jobs)} waiting: ${show(big.xSmallest, x2)} its jobs/s with ${int(small.jobs)} (${show(big.jobsPerSec)} against ${show(small.jobsPerSec)})`;
+    keep.met = big.xSmallest.median >= GOALS.backlogKeeps ? 'yes' : 'no';
+  }
+  const pairs = ours.flatMap((o) => {
+    const b = bl.find((x) => x.row === 'bullmq' && x.jobs === o.jobs);
+    return o.bytesPerJob && b?.bytesPerJob ? [{ jobs: o.jobs, ours: o.bytesPerJob.median, bullmq: b.bytesPerJob.median }] : [];
+  });
+  // Judged with the biggest backlog: at a thousand jobs, buffers that do not grow with the jobs still show.
+  const bytes: Goal = { goal: "ours: Redis bytes per waiting job <= BullMQ's, with the biggest backlog", measured: 'needs ours and BullMQ in the backlog scenario', met: 'not measured' };
+  const biggest = pairs[pairs.length - 1];
+  if (biggest) {
+    bytes.measured = pairs.map((p) => `${int(p.jobs)}: ${int(p.ours)} against ${int(p.bullmq)}`).join('; ');
+    bytes.met = biggest.ours <= biggest.bullmq ? 'yes' : 'no';
+  }
+  return [keep, bytes];
 }
 
 // ---------------------------------------------------------------- tables
@@ -197,6 +269,23 @@ export function recoveryTable(result: QueueBenchResult): Table {
   };
 }
 
+export function backlogTable(result: QueueBenchResult): Table {
+  return {
+    headers: ['waiting jobs', 'library, settings', 'enqueued by', 'enqueue jobs/s', 'Redis bytes per waiting job', 'drain jobs/s', 'drain x BullMQ', 'drain x smallest backlog'],
+    right: [true, false, false, true, true, true, true, true],
+    rows: summarizeBacklog(result).map((b) => [
+      int(b.jobs),
+      b.label,
+      b.fillHow,
+      show(b.enqueuePerSec),
+      show(b.bytesPerJob),
+      show(b.jobsPerSec),
+      b.row === 'bullmq' ? '1.00x' : show(b.xBullmq, x2),
+      show(b.xSmallest, x2),
+    ]),
+  };
+}
+
 export function profileTable(result: QueueBenchResult): Table {
   const rows = [...result.profiles]
     .sort((a, b) => a.target.localeCompare(b.target))
@@ -204,8 +293,8 @@ export function profileTable(result: QueueBenchResult): Table {
   return { headers: ['run (the worker process)', 'busy ms', 'top self time'], rows, right: [false, true, false] };
 }
 
-export function goalsTable(result: QueueBenchResult): Table {
-  return { headers: ['goal', 'measured', 'met?'], rows: goals(result).map((g) => [g.goal, g.measured, g.met]) };
+export function goalsTable(result: QueueBenchResult, which: Goal[] = goals(result)): Table {
+  return { headers: ['goal', 'measured', 'met?'], rows: which.map((g) => [g.goal, g.measured, g.met]) };
 }
 
 // ---------------------------------------------------------------- documents
@@ -215,8 +304,39 @@ export const queueMachineLine = (m: QueueBenchResult['machine']) => `${machineLi
 export function commandLine(s: QueueBenchResult['settings']): string {
   const args = (...keys: (keyof QueueBenchResult['settings'])[]) => knobArgs(knobs, s, keys);
   const parts = ['npm run bench:queue --', ...args('scenarios', 'libraries', 'jobs', 'concurrency', 'prefetch', 'resquePollMs', 'rounds', 'pickupJobs', 'pickupIntervalMs', 'recoveryRounds', 'recoveryCapS', 'quick')];
+  // Results written before the backlog scenario have none of its settings.
+  if (s.scenarios.includes('backlog')) parts.push(...args('backlogSizes', 'backlogRounds', 'backlogConcurrency'));
   if (s.multiWorkerArgs) parts.push(`--multi-worker-args "${s.multiWorkerArgs}"`);
   return [...parts, ...args('cpuProf')].join(' ');
+}
+
+const measuredAny = (r: QueueBenchResult) => r.runs.throughput.length + r.runs.pickup.length + r.runs.recovery.length + (r.runs.backlog ?? []).length > 0;
+
+/** What the backlog table measured, in a paragraph. */
+function backlogText(result: QueueBenchResult): string {
+  const s = result.settings;
+  return `At each size, that many no-op jobs are put in by the library's bulk add (its own words in the table) with no worker running; the enqueue rate is jobs over the time of the whole add. Then, before the worker starts, Redis memory per waiting job: INFO's used_memory after the add minus before, less the Lua script cache's growth, over the jobs; read from a Redis with no other client left, after one uncounted run of 1,000 jobs per library. At a thousand jobs, allocations that do not grow with the jobs (connection buffers) still move it by up to a few hundred bytes a job; from 100,000 on they are noise. Then one worker process at concurrency ${s.backlogConcurrency} drains them, timed as throughput is. Ours keeps each job's status hash (its default) and runs at prefetch 0; BullMQ with removeOnComplete. Redis runs without an append-only file or maxmemory for these runs; each run is a fresh process on a flushed Redis. ${s.backlogRounds} round(s), each every size in turn with the libraries' order rotated; median (min-max). "x BullMQ" divides by BullMQ's drain at the same size in the same round, "x smallest backlog" by the same library's drain at ${int(Math.min(...s.backlogSizes))} jobs in the same round.`;
+}
+
+/**
+ * docs/benchmark.md's backlog block (bench:doc), markers excluded: the run,
+ * the machine, the table and its two goals; `link` is the run's .md from the doc.
+ */
+export function backlogBlock(result: QueueBenchResult, link: string): string {
+  return [
+    `Newest backlog run, ${result.startedAt.slice(0, 10)}: \`${commandLine(result.settings)}\` (${result.durationS} s)  `,
+    `Machine: ${queueMachineLine(result.machine)}`,
+    '',
+    backlogText(result),
+    '',
+    markdownTable(backlogTable(result)),
+    '',
+    markdownTable(goalsTable(result, backlogGoals(result))),
+    '',
+    ...result.notes.map((n) => `- ${n}`),
+    ...(result.notes.length > 0 ? [''] : []),
+    `The whole run: [${link.replace(/^(\.\.\/)+/, '')}](${link}).`,
+  ].join('\n');
 }
 
 /** The multi-worker benchmark's own summary: its output without the per-trial progress lines. */
@@ -265,9 +385,8 @@ export function markdownSections(result: QueueBenchResult, level = 2): string {
       '',
     );
   }
-  if (result.runs.throughput.length + result.runs.pickup.length + result.runs.recovery.length > 0) {
-    lines.push(`${h} Goals`, '', markdownTable(goalsTable(result)), '');
-  }
+  if ((result.runs.backlog ?? []).length > 0) lines.push(`${h} Backlog: the queue's cost as it grows`, '', backlogText(result), '', markdownTable(backlogTable(result)), '');
+  if (measuredAny(result)) lines.push(`${h} Goals`, '', markdownTable(goalsTable(result)), '');
   if (result.multiWorker) {
     const m = result.multiWorker;
     lines.push(`${h} multiWorker: bench/queue/multi-worker.ts`, '', `Strategy 5's benchmark, run as \`${m.command}\` (${m.durationS} s, its own private Redis):`, '');
@@ -294,7 +413,8 @@ export function terminalReport(result: QueueBenchResult): string {
   if (result.runs.throughput.length > 0) parts.push('', `THROUGHPUT (${int(result.settings.jobs)} no-op jobs, one worker process; median (min-max) over rounds)`, textTable(throughputTable(result)));
   if (result.runs.pickup.length > 0) parts.push('', 'IDLE PICKUP (enqueue -> job start)', textTable(pickupTable(result)));
   if (result.runs.recovery.length > 0) parts.push('', 'RECOVERY (SIGKILL mid-job, then a fresh worker process)', textTable(recoveryTable(result)));
-  if (result.runs.throughput.length + result.runs.pickup.length + result.runs.recovery.length > 0) parts.push('', 'GOALS', textTable(goalsTable(result)));
+  if ((result.runs.backlog ?? []).length > 0) parts.push('', `BACKLOG (one worker at concurrency ${result.settings.backlogConcurrency} drains the jobs waiting; median (min-max) over rounds)`, textTable(backlogTable(result)));
+  if (measuredAny(result)) parts.push('', 'GOALS', textTable(goalsTable(result)));
   if (result.profiles.length > 0) parts.push('', 'WHERE THE CPU GOES (--cpu-prof, throughput)', textTable(profileTable(result)));
   if (result.multiWorker) parts.push('', `MULTIWORKER (${result.multiWorker.command})`, result.multiWorker.exitCode === 0 ? multiWorkerText(result.multiWorker) : `failed (exit ${result.multiWorker.exitCode}):\n${result.multiWorker.stderr ?? ''}`);
   return parts.join('\n') + '\n';
@@ -305,13 +425,9 @@ export function terminalReport(result: QueueBenchResult): string {
  * in its report (BenchResult.queue); null when bench:queue has not run.
  */
 export async function newestQueueSection(out: string): Promise<{ markdown: string; file: string; startedAt: string } | null> {
-  const dir = path.resolve(ROOT, out);
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^queue-\d{4}-\d\d-\d\dT.*\.json$/.test(f)).sort();
-  const newest = files[files.length - 1];
+  const newest = await newestQueueResult(out);
   if (!newest) return null;
-  const file = path.join(dir, newest);
-  const result = JSON.parse(await readFile(file, 'utf8')) as QueueBenchResult;
-  const rel = path.relative(ROOT, file).split(path.sep).join('/');
+  const { result, file: rel } = newest;
   const markdown = [
     `From \`${rel}\` (${result.startedAt.slice(0, 10)}, ${result.durationS} s): \`${commandLine(result.settings)}\`  `,
     `Machine: ${queueMachineLine(result.machine)}`,
@@ -319,4 +435,16 @@ export async function newestQueueSection(out: string): Promise<{ markdown: strin
     markdownSections(result, 3),
   ].join('\n');
   return { markdown, file: rel, startedAt: result.startedAt };
+}
+
+/** The newest queue-<date>.json in `out` that `wanted` accepts, with its path from the repository's root; null if none. */
+export async function newestQueueResult(out: string, wanted: (r: QueueBenchResult) => boolean = () => true): Promise<{ result: QueueBenchResult; file: string } | null> {
+  const dir = path.resolve(ROOT, out);
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^queue-\d{4}-\d\d-\d\dT.*\.json$/.test(f)).sort();
+  for (const name of files.reverse()) {
+    const file = path.join(dir, name);
+    const result = JSON.parse(await readFile(file, 'utf8')) as QueueBenchResult;
+    if (wanted(result)) return { result, file: path.relative(ROOT, file).split(path.sep).join('/') };
+  }
+  return null;
 }

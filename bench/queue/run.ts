@@ -8,6 +8,9 @@
 //               starting again (each library's defaults; node-resque also tuned)
 //   multi-worker  bench/queue/multi-worker.ts (strategy 5's benchmark), run as
 //               it is, its tables quoted
+//   backlog     (only when named) at each --backlog-sizes: the bulk add's
+//               jobs/s, Redis memory per waiting job, then one worker's drain
+//               jobs/s; ours and BullMQ, on a Redis without persistence
 //
 // Every measured run is a fresh child process (bench/queue/<library>.ts),
 // with its own key prefix; Redis is flushed between runs. A shared or virtual
@@ -33,7 +36,7 @@ import { fileStamp } from '../write.ts';
 import { benchLine, lastOutput, measure, startHarness } from './harness.ts';
 import { helpText, parseOptions, type Library, type QueueBenchOptions } from './options.ts';
 import { commandLine, markdownFile, terminalReport } from './report.ts';
-import type { MultiWorkerRun, PickupResult, PickupRun, QueueBenchResult, RecoveryRun, ThroughputResult, ThroughputRun } from './types.ts';
+import type { BacklogResult, BacklogRun, MultiWorkerRun, PickupResult, PickupRun, QueueBenchResult, RecoveryRun, ThroughputResult, ThroughputRun } from './types.ts';
 
 const MULTI_WORKER = 'bench/queue/multi-worker.ts';
 
@@ -92,6 +95,14 @@ function recoveryRows(o: QueueBenchOptions): Row[] {
   return rows;
 }
 
+function backlogRows(o: QueueBenchOptions): Row[] {
+  const args = ['--concurrency', String(o.backlogConcurrency), '--prefetch', '0'];
+  const rows: Row[] = [];
+  if (o.libraries.includes('ours')) rows.push({ key: 'ours', library: 'ours', label: 'ours, prefetch 0, job status kept', args });
+  if (o.libraries.includes('bullmq')) rows.push({ key: 'bullmq', library: 'bullmq', label: `${LABEL.bullmq}, removeOnComplete`, args });
+  return rows;
+}
+
 /** Round r's order: the rows rotated by r, so no row always runs first (or on the warmest slot). */
 const rotate = <T>(rows: T[], r: number) => rows.map((_, i) => rows[(i + r) % rows.length]!);
 
@@ -108,7 +119,7 @@ export async function runQueueBench(o: QueueBenchOptions, observer: Observer = {
   stopRedis = () => server.stop();
   const probe: Redis = createRedis(server.url);
   const notes: string[] = [];
-  const runs: QueueBenchResult['runs'] = { throughput: [], pickup: [], recovery: [] };
+  const runs: Required<QueueBenchResult['runs']> = { throughput: [], pickup: [], recovery: [], backlog: [] };
   let multiWorker: MultiWorkerRun | null = null;
   const profileDirs: ProfileDir[] = [];
   let redisVersion = '?';
@@ -167,6 +178,38 @@ export async function runQueueBench(o: QueueBenchOptions, observer: Observer = {
     }
 
     if (has('multi-worker')) multiWorker = await runMultiWorker(o, observer);
+
+    if (has('backlog')) {
+      // No append-only file for these runs: a million jobs would make Redis
+      // rewrite it in a fork mid-run. No maxmemory, so nothing is evicted.
+      await probe.config('SET', 'appendonly', 'no');
+      await probe.config('SET', 'maxmemory', '0');
+      // Each run's memory is read from a Redis that has freed the last run's
+      // connections (their close reaches it after the process is gone), and
+      // after one uncounted run per library (a fresh server's first tables).
+      const runBacklog = async (row: Row, size: number) => {
+        await flush();
+        await aloneOn(probe);
+        // A million jobs through a slow library on a busy machine can take more than the usual 10 minutes.
+        return measure<BacklogResult>(row.library, ['backlog', '--redis', server.url, '--namespace', ns(row.key), '--jobs', String(size), ...row.args], 40 * 60_000);
+      };
+      for (const row of backlogRows(o)) await runBacklog(row, 1000);
+      for (let round = 1; round <= o.backlogRounds; round++) {
+        for (const size of o.backlogSizes) {
+          for (const row of rotate(backlogRows(o), round - 1)) {
+            const r = await runBacklog(row, size);
+            runs.backlog.push({ round, row: row.key, library: row.library, label: row.label, ...r } satisfies BacklogRun);
+            observer.note(`backlog ${size.toLocaleString('en-US')} round ${round}/${o.backlogRounds} ${row.label}: enqueue ${r.enqueuePerSec.toLocaleString('en-US')} jobs/s, ${Math.round(r.bytesPerJob)} bytes a waiting job, drain ${r.jobsPerSec.toLocaleString('en-US')} jobs/s`);
+            if (r.waiting !== r.jobs || r.completed !== r.jobs || r.leftover !== 0) {
+              notes.push(`backlog ${row.label}, ${r.jobs} jobs, round ${round}: ${r.waiting} waiting after the add, ${r.completed} reported complete, ${r.leftover} left in Redis.`);
+            }
+          }
+        }
+      }
+      // Left off: the backlog runs last, and a Redis that has just turned its
+      // append-only file on refuses SIGTERM until it has written the file.
+      await flush();
+    }
   } finally {
     killAllNow();
     probe.disconnect();
@@ -189,6 +232,14 @@ export async function runQueueBench(o: QueueBenchOptions, observer: Observer = {
     profiles,
     notes,
   };
+}
+
+/** Until the probe is the only client Redis still has (10 s at most). */
+async function aloneOn(probe: Redis): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(10)) {
+    if (/^connected_clients:1\r?$/m.test(await probe.info('clients'))) return;
+  }
+  throw new Error('backlog: Redis still had other clients 10 s after the last run ended');
 }
 
 /** SIGKILL a worker process mid-job, start a fresh one, time kill -> the job's next start. */

@@ -21,15 +21,17 @@
 //   scaling     N jobs that each await a T ms timer, at most P at once (a
 //               fixed concurrency P, or a multiWorker up to P); how soon it
 //               reaches the ceiling of P x 1000 / T jobs/s (multi-worker.ts).
+//   backlog     throughput's run at a size, with the bulk add timed and the
+//               Redis memory of the waiting jobs taken before the worker starts.
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { percentile } from '../numbers.ts';
-import type { PickupResult, ScalingResult, ThroughputResult } from './types.ts';
+import type { BacklogResult, PickupResult, ScalingResult, ThroughputResult } from './types.ts';
 
-export type Scenario = 'throughput' | 'pickup' | 'recovery' | 'scaling';
+export type Scenario = 'throughput' | 'pickup' | 'recovery' | 'scaling' | 'backlog';
 
 /** What every harness is given: where Redis is, and which settings of its library to use. */
 export interface LibSettings {
@@ -64,6 +66,8 @@ export interface WorkOptions {
 
 /** The one interface every harness implements, with its library's own API. */
 export interface QueueLib {
+  /** How fill() puts jobs in, for the report: the API, and how many jobs a call. */
+  fillHow: string;
   /** Puts n no-op jobs in the queue, the library's fastest bulk way, before any worker starts. */
   fill(n: number): Promise<void>;
   /** Adds one job, from a connection that is not the worker's. */
@@ -109,10 +113,55 @@ async function profileFrom(dir: string): Promise<() => Promise<void>> {
   };
 }
 
-export async function throughput(lib: QueueLib, url: string, o: { jobs: number; concurrency: number; prefetch: number; profileDir?: string }): Promise<ThroughputResult> {
+type DrainOptions = { jobs: number; concurrency: number; prefetch: number; profileDir?: string };
+
+export async function throughput(lib: QueueLib, url: string, o: DrainOptions): Promise<ThroughputResult> {
   const filled = performance.now();
   await lib.fill(o.jobs);
   const fillMs = performance.now() - filled;
+  return { scenario: 'throughput', jobs: o.jobs, concurrency: o.concurrency, prefetch: o.prefetch, fillMs: Math.round(fillMs), ...(await drain(lib, url, o)) };
+}
+
+/** Redis memory, bytes: used_memory, and two parts of it that are not the jobs. */
+async function memory(probe: Redis): Promise<{ usedMemory: number; scripts: number; clients: number }> {
+  const info = await probe.info('memory');
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+  return { usedMemory: field('used_memory'), scripts: field('used_memory_scripts'), clients: field('mem_clients_normal') };
+}
+
+/**
+ * The Lua script cache (a library's first call of each script loads it) is
+ * left out of bytesPerJob; the client buffers are not (they shrink and grow
+ * with each reply, more than the sum of what the jobs take at small sizes) -
+ * they are reported beside it.
+ */
+export async function backlog(lib: QueueLib, url: string, o: DrainOptions): Promise<BacklogResult> {
+  const probe = new Redis(url);
+  const before = await memory(probe);
+  const filled = performance.now();
+  await lib.fill(o.jobs);
+  const fillMs = performance.now() - filled;
+  const after = await memory(probe);
+  probe.disconnect();
+  const waiting = await lib.leftover();
+  const delta = { usedMemory: after.usedMemory - before.usedMemory, scripts: after.scripts - before.scripts, clients: after.clients - before.clients };
+  return {
+    scenario: 'backlog',
+    jobs: o.jobs,
+    concurrency: o.concurrency,
+    prefetch: o.prefetch,
+    fillMs: Math.round(fillMs),
+    fillHow: lib.fillHow,
+    enqueuePerSec: Math.round((o.jobs / fillMs) * 1000),
+    waiting,
+    bytesPerJob: round2((delta.usedMemory - delta.scripts) / o.jobs),
+    memoryDelta: delta,
+    ...(await drain(lib, url, o)),
+  };
+}
+
+/** The jobs are waiting; one worker at concurrency C; from its start to the last job complete. Closes the library. */
+async function drain(lib: QueueLib, url: string, o: DrainOptions): Promise<Pick<ThroughputResult, 'ms' | 'jobsPerSec' | 'completed' | 'leftover' | 'cpuUsPerJob'>> {
   const probe = new Redis(url);
   let completed = 0;
   let finished!: () => void;
@@ -145,11 +194,6 @@ export async function throughput(lib: QueueLib, url: string, o: { jobs: number; 
   const leftover = await lib.leftover();
   await lib.close();
   return {
-    scenario: 'throughput',
-    jobs: o.jobs,
-    concurrency: o.concurrency,
-    prefetch: o.prefetch,
-    fillMs: Math.round(fillMs),
     ms: round2(ms),
     jobsPerSec: Math.round((o.jobs / ms) * 1000),
     completed,
@@ -298,13 +342,14 @@ export async function runChild(open: (s: LibSettings) => Promise<QueueLib>, argv
     },
   });
   const scenario = positionals[0] as Scenario | undefined;
-  if (!values.redis || !scenario) throw new Error('usage: <lib>.ts throughput|pickup|recovery|scaling --redis <url> [--namespace ns] [--jobs n] [--concurrency c] [--prefetch p] ...');
+  if (!values.redis || !scenario) throw new Error('usage: <lib>.ts throughput|pickup|recovery|scaling|backlog --redis <url> [--namespace ns] [--jobs n] [--concurrency c] [--prefetch p] ...');
   const settings: LibSettings = { url: values.redis, namespace: values.namespace, tuned: values.tuned, keepStatus: !values['no-status'] };
   if (values['poll-ms'] !== undefined) settings.pollMs = Number(values['poll-ms']);
   const lib = await open(settings);
   const print = (result: object) => process.stdout.write(`${JSON.stringify({ bench: 'result', ...result })}\n`);
-  if (scenario === 'throughput') {
-    print(await throughput(lib, values.redis, { jobs: Number(values.jobs), concurrency: Number(values.concurrency), prefetch: Number(values.prefetch), profileDir: values['profile-dir'] }));
+  if (scenario === 'throughput' || scenario === 'backlog') {
+    const measured = scenario === 'throughput' ? throughput : backlog;
+    print(await measured(lib, values.redis, { jobs: Number(values.jobs), concurrency: Number(values.concurrency), prefetch: Number(values.prefetch), profileDir: values['profile-dir'] }));
   } else if (scenario === 'pickup') {
     print(await pickup(lib, { jobs: Number(values.jobs), intervalMs: Number(values['interval-ms']), warmup: Number(values.warmup) }));
   } else if (scenario === 'recovery') {

@@ -23,6 +23,30 @@ export interface ThroughputResult {
   cpuUsPerJob: { node: number; redis: number };
 }
 
+/** N jobs put in by the bulk add with nothing working, Redis memory taken, then one worker drains them. */
+export interface BacklogResult {
+  scenario: 'backlog';
+  jobs: number;
+  concurrency: number;
+  prefetch: number;
+  /** The bulk add of all `jobs` (how: `fillHow`, the harness's own words). */
+  fillMs: number;
+  fillHow: string;
+  enqueuePerSec: number;
+  /** Jobs the library counted waiting once the add was done (should be `jobs`). */
+  waiting: number;
+  /** Redis memory the waiting jobs take: used_memory after the add minus before, less the Lua script cache's growth, over the jobs. */
+  bytesPerJob: number;
+  /** The INFO memory fields behind bytesPerJob, after minus before, bytes. */
+  memoryDelta: { usedMemory: number; scripts: number; clients: number };
+  /** From starting the worker to the last job complete, as in the throughput scenario. */
+  ms: number;
+  jobsPerSec: number;
+  completed: number;
+  leftover: number;
+  cpuUsPerJob: { node: number; redis: number };
+}
+
 export interface PickupResult {
   scenario: 'pickup';
   jobs: number;
@@ -57,6 +81,7 @@ interface RunBase {
 }
 export type ThroughputRun = RunBase & ThroughputResult;
 export type PickupRun = RunBase & PickupResult;
+export type BacklogRun = RunBase & BacklogResult;
 export interface RecoveryRun extends RunBase {
   /** SIGKILL -> the job's start in the fresh worker; null = not within capS. */
   recoveredMs: number | null;
@@ -82,7 +107,8 @@ export interface QueueBenchResult {
   durationS: number;
   machine: Machine & { redis: string };
   settings: Omit<QueueBenchOptions, 'out' | 'write' | 'json'>;
-  runs: { throughput: ThroughputRun[]; pickup: PickupRun[]; recovery: RecoveryRun[] };
+  /** `backlog` is absent from results written before the scenario existed. */
+  runs: { throughput: ThroughputRun[]; pickup: PickupRun[]; recovery: RecoveryRun[]; backlog?: BacklogRun[] };
   multiWorker: MultiWorkerRun | null;
   profiles: ProfileSummary[];
   notes: string[];
