@@ -236,7 +236,7 @@ export async function superviseWebAndWorkers(
   const env = { ...redisEnv(redisUrl), SMTP_URL: smtpUrl.href };
   const web = superviseChild(ctx, { role: 'web', entry: webEntry, env, restartLine: (ms) => `web died (what it accepted is safe in Redis); restarting in ${ms} ms` });
   // Each child that serves metrics gets a port of its own: METRICS_PORT, the next one, ... (0: each a free one).
-  const metricsPort = (i: number) => (config.METRICS_PORT === undefined ? {} : { METRICS_PORT: String(config.METRICS_PORT && config.METRICS_PORT + i) });
+  const metricsPort = (i: number): Record<string, string> => (config.METRICS_PORT === undefined ? {} : { METRICS_PORT: String(config.METRICS_PORT && config.METRICS_PORT + i) });
   const children = workers.map(({ entry, role = 'worker', name = role, env: own, died }, i) =>
     superviseChild(ctx, { role, entry, env: { ...env, ...metricsPort(i), ...own }, restartLine: (ms, code) => `${name} ${code === 0 ? 'exited' : `died (${died})`}; restarting in ${ms} ms` }),
   );

@@ -14,23 +14,20 @@ const REDIS_TIMEOUT_MS = 1_000;
 const gauge = (name: string, help: string, labelNames: string[], collect: (this: Gauge) => Promise<void>) =>
   new Gauge({ name: freshName(name), help, labelNames, registers: [registry], collect });
 
-/** redis_up: 1 when the last scrape's read of Redis answered in time. Shared with the stream's reader. */
-export const redisUp = new Gauge({ name: 'redis_up', help: 'Whether Redis answered this scrape\'s read within a second (1) or not (0).', registers: [registry] });
-
 /**
- * Reads `read` once per scrape and sets redis_up; `apply` sets the gauges from
- * a reading (they are reset first, so a queue that went away leaves no series).
+ * Reads `read` once per scrape, and serves redis_up: 1 when that read answered
+ * in time. `apply` sets the gauges from a reading (they are reset first, so a
+ * queue that went away leaves no series). Shared with the stream's reader.
  */
 export function scrapeRedis<T>(read: () => Promise<T>): (apply: (value: T) => void) => Promise<void> {
-  const once = oncePerScrape(async () => {
-    try {
-      const value = await within(REDIS_TIMEOUT_MS, read());
-      redisUp.set(1);
-      return value;
-    } catch {
-      redisUp.set(0);
-      return undefined;
-    }
+  const once = oncePerScrape(() => within(REDIS_TIMEOUT_MS, read()).catch(() => undefined));
+  new Gauge({
+    name: freshName('redis_up'),
+    help: 'Whether Redis answered this scrape\'s read within a second (1) or not (0).',
+    registers: [registry],
+    async collect() {
+      this.set((await once()) === undefined ? 0 : 1);
+    },
   });
   return async (apply) => {
     const value = await once();

@@ -13,7 +13,8 @@
 import path from 'node:path';
 import type { Email } from '../../shared/email.ts';
 import { isMain, runStrategy, type Running, type StrategyContext } from '../../shared/main.ts';
-import { collectPrimaryMetrics, countWorkerReport, lostSome } from '../../shared/metrics/workers.ts';
+import { lostSome } from '../../shared/metrics/emails.ts';
+import { collectPrimaryMetrics, countWorkerReport } from '../../shared/metrics/workers.ts';
 import { superviseChild } from '../../shared/supervisor.ts';
 import { STRATEGY, type FromServer, type FromWorker, type ToServer, type ToWorker, type WorkerLoad } from './protocol.ts';
 
