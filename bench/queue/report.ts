@@ -303,9 +303,11 @@ export const queueMachineLine = (m: QueueBenchResult['machine']) => `${machineLi
 
 export function commandLine(s: QueueBenchResult['settings']): string {
   const args = (...keys: (keyof QueueBenchResult['settings'])[]) => knobArgs(knobs, s, keys);
-  const parts = ['npm run bench:queue --', ...args('scenarios', 'libraries', 'jobs', 'concurrency', 'prefetch', 'resquePollMs', 'rounds', 'pickupJobs', 'pickupIntervalMs', 'recoveryRounds', 'recoveryCapS', 'quick')];
-  // Results written before the backlog scenario have none of its settings.
+  const parts = ['npm run bench:queue --', ...args('scenarios', 'libraries')];
+  // The other scenarios' settings only when they ran; results written before the backlog scenario have none of its settings.
+  if (s.scenarios.some((x) => x !== 'backlog')) parts.push(...args('jobs', 'concurrency', 'prefetch', 'resquePollMs', 'rounds', 'pickupJobs', 'pickupIntervalMs', 'recoveryRounds', 'recoveryCapS'));
   if (s.scenarios.includes('backlog')) parts.push(...args('backlogSizes', 'backlogRounds', 'backlogConcurrency'));
+  parts.push(...args('quick'));
   if (s.multiWorkerArgs) parts.push(`--multi-worker-args "${s.multiWorkerArgs}"`);
   return [...parts, ...args('cpuProf')].join(' ');
 }

@@ -4,8 +4,6 @@
 // then ran, that each figure is a real measurement, that the goal verdicts are
 // printed, and that bench:doc's block quotes the run - not speed or size, which
 // a busy test machine and two tiny backlogs cannot promise.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BACKLOG_END, BACKLOG_START, replaceBlock } from '../../bench/doc.ts';
 import { backlogBlock, newestQueueResult } from '../../bench/queue/report.ts';
 import type { QueueBenchResult } from '../../bench/queue/types.ts';
-import { ROOT } from '../helpers/spawn.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const SIZES = [200, 2000];
 
@@ -26,12 +24,7 @@ describe('npm run bench:queue -- --scenarios backlog on tiny sizes', () => {
   it('ours and BullMQ each drain every waiting job at every size, with positive enqueue, memory and drain figures and both goal verdicts printed', async () => {
     out = await mkdtemp(path.join(tmpdir(), 'bench-backlog-'));
     const args = ['--scenarios', 'backlog', '--libraries', 'ours,bullmq', '--backlog-sizes', SIZES.join(','), '--backlog-rounds', '1', '--out', out];
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/queue/run.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const { code, stdout, stderr } = await runCli('bench/queue/run.ts', args);
     expect(code, stderr).toBe(0);
 
     const files = (await readdir(out)).sort();
@@ -69,8 +62,7 @@ describe('npm run bench:queue -- --scenarios backlog on tiny sizes', () => {
     const newest = await newestQueueResult(out, (r) => (r.runs.backlog ?? []).length > 0);
     expect(newest?.result.startedAt).toBe(result.startedAt);
     const block = backlogBlock(result, '../bench/results/queue-x.md');
-    expect(block).toContain('--scenarios backlog --libraries ours,bullmq');
-    expect(block).toContain('--backlog-sizes 200,2000 --backlog-rounds 1 --backlog-concurrency 50');
+    expect(block).toContain('`npm run bench:queue -- --scenarios backlog --libraries ours,bullmq --backlog-sizes 200,2000 --backlog-rounds 1 --backlog-concurrency 50`');
     expect(block).toContain(`Machine: `);
     expect(block.match(/^\| 2,000 \| (ours|BullMQ)/gm)).toHaveLength(2);
     expect(block).toContain("ours: Redis bytes per waiting job <= BullMQ's");

@@ -3,13 +3,11 @@
 // 5's real worker process against a real sink, one private Redis. It checks that
 // each peer ran every job and each email pass delivered every email, and that
 // the report is written - not speed, which a busy test machine cannot promise.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/spawn.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const ARGS = ['--rounds', '1', '--jobs', '200', '--job-ms', '20', '--max', '10', '--email-max', '4', '--sink-ms', '20'];
 
@@ -21,12 +19,7 @@ describe('npm run bench:multi-worker on tiny counts', () => {
 
   it('runs every peer and both email passes, prints the tables and writes them to --out', async () => {
     out = await mkdtemp(path.join(tmpdir(), 'bench-multi-worker-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/queue/multi-worker.ts'), ...ARGS, '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const { code, stdout, stderr } = await runCli('bench/queue/multi-worker.ts', [...ARGS, '--out', out]);
     expect(code, stderr).toBe(0);
 
     // One line per trial: every peer finished its 200 jobs (a trial that did not would never print), within its limit of 10.

@@ -2,25 +2,15 @@
 // CLI, real harness children, a real private Redis. It checks the shape of
 // what is written and that each scenario measured something - not speed, which
 // a busy test machine cannot promise.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newestQueueSection } from '../../bench/queue/report.ts';
 import type { QueueBenchResult } from '../../bench/queue/types.ts';
-import { ROOT } from '../helpers/spawn.ts';
+import { runCli } from '../helpers/cli.ts';
 
-async function benchQueue(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/queue/run.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+const benchQueue = (args: string[]) => runCli('bench/queue/run.ts', args);
 
 const TINY = ['--jobs', '500', '--rounds', '1', '--recovery-rounds', '1', '--concurrency', '1,4', '--prefetch', '10', '--pickup-jobs', '5', '--pickup-interval', '20', '--recovery-cap', '60'];
 
