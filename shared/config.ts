@@ -138,6 +138,7 @@ export const settings = {
   REDIS_URL: setting('', url(['redis:']), 'Strategies 4, 5 and 6, and npm run dashboard (which needs it): the Redis of the queue or the event stream, as redis://host:port. Unset: strategies 4, 5 and 6 start a private redis-server from PATH on a free port, append-only, removed on exit.'),
   REDIS_SENTINELS: setting('', hostPorts, 'Strategies 4, 5 and 6, and npm run dashboard: reach Redis through Sentinel instead of REDIS_URL, as host:port,host:port,... of the sentinels (with REDIS_SENTINEL_MASTER). Every process asks them for the primary and follows a failover without a restart.'),
   REDIS_SENTINEL_MASTER: setting('', text(100), 'With REDIS_SENTINELS: the name the sentinels monitor the primary under (sentinel monitor <name> ...).'),
+  REDIS_CLUSTER_NODES: setting('', hostPorts, 'Strategies 4 and 5, and npm run dashboard: reach a Redis Cluster instead of REDIS_URL, as host:port,... of some of its nodes (the client finds the rest). QUEUE_NAMESPACE must then hold a hash tag, e.g. {resque}, so every key of the queue lives in one slot.'),
   ENQUEUE_REPLICAS: setting('0', integer(0, 16), 'Strategies 4, 5 and 6, the web process: answer 202 only once this many replicas have the job or event (WAIT after the write); otherwise 503 with Retry-After, and a retry with the same X-Request-Id adds it once. 0 answers once the primary has it: a failover can lose what the primary had not yet passed on.'),
   ENQUEUE_REPLICA_TIMEOUT_MS: setting('1000', integer(1, 600_000), 'With ENQUEUE_REPLICAS above 0: how long the web process waits for the replicas before it answers 503.'),
   RECONNECT_GRACE_MS: setting('5000', integer(0, 600_000), 'Strategies 4 and 5: after its Redis connection comes back (a restart, a Sentinel failover), a scheduler declares no worker dead for this long, so the workers cut off by the same gap can beat again; a failover gap counts from the reconnect, not from the last beat. At least the heartbeat TTL (5000).'),
@@ -190,6 +191,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config as Config;
 }
 
+/** The hash tag Redis Cluster hashes a key by: what stands between its first { and the next }, when not empty. */
+export function hashTag(key: string): string | undefined {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+}
+
 /** One way to name Redis, given whole: a Sentinel list needs its master's name and the other way round, and never beside REDIS_URL. */
 function redisTargetProblems(c: Config): string[] {
   const sentinels = c.REDIS_SENTINELS.length > 0;
@@ -197,7 +205,17 @@ function redisTargetProblems(c: Config): string[] {
   if (sentinels && !master) return ['REDIS_SENTINELS is set without REDIS_SENTINEL_MASTER: name the primary the sentinels monitor, e.g. REDIS_SENTINEL_MASTER=mymaster'];
   if (master && !sentinels) return ['REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS: list the sentinels, e.g. REDIS_SENTINELS=127.0.0.1:26379,127.0.0.1:26380'];
   if (sentinels && c.REDIS_URL) return ['REDIS_URL and REDIS_SENTINELS both name the Redis to use: set one of them'];
-  return [];
+  if (c.REDIS_CLUSTER_NODES.length === 0) return [];
+  if (sentinels || c.REDIS_URL) return [`REDIS_CLUSTER_NODES and ${sentinels ? 'REDIS_SENTINELS' : 'REDIS_URL'} both name the Redis to use: set one of them`];
+  const problems: string[] = [];
+  if (!hashTag(c.QUEUE_NAMESPACE)) {
+    problems.push(
+      `QUEUE_NAMESPACE "${c.QUEUE_NAMESPACE}" has no hash tag, and on Redis Cluster the queue's scripts touch several keys of it at once (CROSSSLOT): name it with one, e.g. QUEUE_NAMESPACE={${c.QUEUE_NAMESPACE || 'resque'}}, so all its keys live in one slot`,
+    );
+  }
+  // WAIT is a command without a key: on a Cluster it would ask a node at random, not the one that took the write.
+  if (c.ENQUEUE_REPLICAS > 0) problems.push('ENQUEUE_REPLICAS is not supported on Redis Cluster (WAIT would ask a random node): set it to 0');
+  return problems;
 }
 
 /**

@@ -10,11 +10,12 @@
 // and hands to createRedis() and to its children (redisEnv()):
 //   redis://host:port                               one server
 //   redis-sentinel://host:port,host:port/<master>   the primary the sentinels name, followed across failovers
+//   redis-cluster://host:port,host:port             a Redis Cluster, found from these nodes
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config, HostPort } from './config.ts';
 import type { Logger } from './logger.ts';
 import { freePort } from './net.ts';
@@ -180,30 +181,38 @@ export function redisOptions(extra: RedisOptions = {}): RedisOptions {
 }
 
 const SENTINEL = 'redis-sentinel://';
+const CLUSTER = 'redis-cluster://';
 
 export type RedisAddress =
   | { kind: 'url'; url: string }
-  | { kind: 'sentinel'; sentinels: HostPort[]; master: string };
+  | { kind: 'sentinel'; sentinels: HostPort[]; master: string }
+  | { kind: 'cluster'; nodes: HostPort[] };
 
 const hostPort = ({ host, port }: HostPort) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
 export function formatAddress(a: RedisAddress): string {
-  return a.kind === 'url' ? a.url : `${SENTINEL}${a.sentinels.map(hostPort).join(',')}/${encodeURIComponent(a.master)}`;
+  if (a.kind === 'url') return a.url;
+  if (a.kind === 'cluster') return `${CLUSTER}${a.nodes.map(hostPort).join(',')}`;
+  return `${SENTINEL}${a.sentinels.map(hostPort).join(',')}/${encodeURIComponent(a.master)}`;
 }
 
-export function parseAddress(address: string): RedisAddress {
-  if (!address.startsWith(SENTINEL)) return { kind: 'url', url: address };
-  const rest = address.slice(SENTINEL.length);
-  const slash = rest.lastIndexOf('/');
-  const sentinels = rest.slice(0, slash).split(',').map((item) => {
+const hostPorts = (list: string) =>
+  list.split(',').map((item) => {
     const colon = item.lastIndexOf(':');
     return { host: item.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(item.slice(colon + 1)) };
   });
-  return { kind: 'sentinel', sentinels, master: decodeURIComponent(rest.slice(slash + 1)) };
+
+export function parseAddress(address: string): RedisAddress {
+  if (address.startsWith(CLUSTER)) return { kind: 'cluster', nodes: hostPorts(address.slice(CLUSTER.length)) };
+  if (!address.startsWith(SENTINEL)) return { kind: 'url', url: address };
+  const rest = address.slice(SENTINEL.length);
+  const slash = rest.lastIndexOf('/');
+  return { kind: 'sentinel', sentinels: hostPorts(rest.slice(0, slash)), master: decodeURIComponent(rest.slice(slash + 1)) };
 }
 
 /** The address the settings name, or undefined when they name none (a private server is started then). */
 export function configuredAddress(config: Config): string | undefined {
+  if (config.REDIS_CLUSTER_NODES.length > 0) return formatAddress({ kind: 'cluster', nodes: config.REDIS_CLUSTER_NODES });
   if (config.REDIS_SENTINELS.length > 0) return formatAddress({ kind: 'sentinel', sentinels: config.REDIS_SENTINELS, master: config.REDIS_SENTINEL_MASTER });
   return config.REDIS_URL ? config.REDIS_URL.href.replace(/\/$/, '') : undefined;
 }
@@ -211,9 +220,10 @@ export function configuredAddress(config: Config): string | undefined {
 /** The settings a child process needs to reach the same Redis (the others cleared, so it never gets two). */
 export function redisEnv(address: string): Record<string, string> {
   const a = parseAddress(address);
-  return a.kind === 'url'
-    ? { REDIS_URL: a.url, REDIS_SENTINELS: '', REDIS_SENTINEL_MASTER: '' }
-    : { REDIS_URL: '', REDIS_SENTINELS: a.sentinels.map(hostPort).join(','), REDIS_SENTINEL_MASTER: a.master };
+  const none = { REDIS_URL: '', REDIS_SENTINELS: '', REDIS_SENTINEL_MASTER: '', REDIS_CLUSTER_NODES: '' };
+  if (a.kind === 'url') return { ...none, REDIS_URL: a.url };
+  if (a.kind === 'cluster') return { ...none, REDIS_CLUSTER_NODES: a.nodes.map(hostPort).join(',') };
+  return { ...none, REDIS_SENTINELS: a.sentinels.map(hostPort).join(','), REDIS_SENTINEL_MASTER: a.master };
 }
 
 /** The same, as a shell would set it before a command: "REDIS_URL=redis://..." or the two Sentinel settings. */
@@ -235,6 +245,7 @@ export function createRedis(address: string, extra: RedisOptions = {}): Redis {
     name: a.master,
     failoverDetector: true,
     // Every sentinel unreachable: keep asking, as the client keeps reconnecting to a lost server.
+  if (a.kind === 'cluster') return clusterClient(address, a.nodes, extra);
     sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
     ...redisOptions(extra),
   });
@@ -246,6 +257,27 @@ export function webRedis(url: string, logger: Logger): Redis {
   let down = false;
   redis.on('error', (err) => down || ((down = true), logger.warn({ err: err.message }, 'Redis unavailable; requests wait for it')));
   redis.on('ready', () => down && ((down = false), logger.info('Redis back')));
+/**
+ * A Cluster client where the code expects a Redis one. The queue and the
+ * stream send only commands whose keys share one slot (a hash-tagged
+ * namespace: config.ts refuses one without a tag), and for those a Cluster
+ * client has the same methods: it sends each command, script and pipeline to
+ * the node that holds the slot, and follows the slot when it moves. Two
+ * differ: duplicate() takes other arguments (here it makes a client like this
+ * one with other options, as Redis's does), and a command with no key (INFO,
+ * TIME, WAIT) goes to any node - the dashboard's memory figure is one node's.
+ */
+function clusterClient(address: string, nodes: HostPort[], extra: RedisOptions): Redis {
+  const options = redisOptions(extra);
+  const cluster = new Cluster(nodes, {
+    redisOptions: options,
+    enableOfflineQueue: options.enableOfflineQueue ?? true,
+    enableReadyCheck: true,
+    clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+  });
+  return Object.assign(cluster, { duplicate: (override: RedisOptions = {}) => createRedis(address, { ...extra, ...override }) }) as unknown as Redis;
+}
+
   return redis;
 }
 

@@ -6,6 +6,10 @@
 //
 // The Lua scripts build the same names from `prefix` (they cannot import this
 // file): keep lua/*.lua and lua/includes/*.lua in step when a name changes here.
+// Every script declares at least one key of the namespace and builds the others
+// from the prefix, so on Redis Cluster a namespace with a hash tag ({resque})
+// keeps all of them in one slot, the one the script is sent to; config.ts
+// refuses a namespace without one there.
 import { defaults } from './defaults.ts';
 
 export type Keys = ReturnType<typeof keys>;

@@ -7,6 +7,7 @@
 // running, so no test pays for a restart).
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach } from 'vitest';
+import { startLocalCluster, type LocalCluster } from '../../shared/redis-cluster.ts';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
 import { startSink, type Sink, type SinkOptions } from '../../shared/smtp-sink.ts';
 import { killAll } from './spawn.ts';
@@ -34,12 +35,41 @@ export interface Services {
   env(extra?: Record<string, string>): Record<string, string>;
 }
 
+let onCluster = false;
+
+/**
+ * Makes startServices({ redis: true }) start a local Redis Cluster of three
+ * primaries instead of one redis-server, with the queue in the hash-tagged
+ * namespace {resque}: a test file written for one Redis, imported after this
+ * (test/scaling/cluster-strategy-4.test.ts), runs unchanged on the cluster.
+ */
+export function runOnCluster(): void {
+  onCluster = true;
+}
+
+/** The cluster where a file expects its private server: `url` is its address, restart() restarts the node that holds the queue. */
+function clusterAsServer(cluster: LocalCluster): PrivateRedis {
+  const queueNode = () => cluster.nodeFor('{resque}');
+  return {
+    url: cluster.address,
+    port: cluster.nodes[0]!.port,
+    dir: cluster.nodes[0]!.dir,
+    pid: () => undefined,
+    stop: () => cluster.stop(),
+    restart: async () => (await queueNode()).restart(),
+    kill: async () => (await queueNode()).kill(),
+    start: async () => (await queueNode()).start(),
+  };
+}
+
 export async function startServices(options: ServiceOptions = {}): Promise<Services> {
   const { redis: withRedis = false, sink: sinkOptions = {}, isolate = true } = options;
   const { latencyMs = 0, tempFailRate = 0, permFailRate = 0, decide, copies } = sinkOptions;
   const sink = await startSink(sinkOptions);
-  const server = withRedis ? await startPrivateRedis() : undefined;
+  const cluster = withRedis && onCluster ? await startLocalCluster() : undefined;
+  const server = cluster ? clusterAsServer(cluster) : withRedis ? await startPrivateRedis() : undefined;
   const redis = server ? createRedis(server.url) : undefined;
+  const redisEnv: Record<string, string> = cluster ? { REDIS_URL: '', ...cluster.env, QUEUE_NAMESPACE: '{resque}' } : server ? { REDIS_URL: server.url } : {};
   // A test that restarts Redis makes this client reconnect: the connection
   // errors are expected, and a command that fails still rejects in the test.
   redis?.on('error', () => {});
@@ -48,7 +78,7 @@ export async function startServices(options: ServiceOptions = {}): Promise<Servi
     beforeEach(async () => {
       sink.reset();
       sink.configure({ latencyMs, tempFailRate, permFailRate, decide, copies });
-      await redis?.flushall();
+      await (cluster ? cluster.flush() : redis?.flushall());
     });
     afterEach(() => killAll());
   }
@@ -70,6 +100,6 @@ export async function startServices(options: ServiceOptions = {}): Promise<Servi
       if (!redis) throw withoutRedis();
       return redis;
     },
-    env: (extra = {}) => ({ PORT: '0', SMTP_URL: sink.url.href, ...(server ? { REDIS_URL: server.url } : {}), ...extra }),
+    env: (extra = {}) => ({ PORT: '0', SMTP_URL: sink.url.href, ...redisEnv, ...extra }),
   };
 }

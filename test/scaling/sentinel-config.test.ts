@@ -12,7 +12,7 @@ describe('Sentinel settings', () => {
     const address = configuredAddress(config)!;
     expect(address).toBe('redis-sentinel://127.0.0.1:26379,localhost:26380/mymaster');
     expect(parseAddress(address)).toEqual({ kind: 'sentinel', sentinels: config.REDIS_SENTINELS, master: 'mymaster' });
-    expect(redisEnv(address)).toEqual({ REDIS_URL: '', REDIS_SENTINELS: '127.0.0.1:26379,localhost:26380', REDIS_SENTINEL_MASTER: 'mymaster' });
+    expect(redisEnv(address)).toEqual({ REDIS_URL: '', REDIS_SENTINELS: '127.0.0.1:26379,localhost:26380', REDIS_SENTINEL_MASTER: 'mymaster', REDIS_CLUSTER_NODES: '' });
     expect(redisEnvLine(address)).toBe('REDIS_SENTINELS=127.0.0.1:26379,localhost:26380 REDIS_SENTINEL_MASTER=mymaster');
     // A child's settings read back to the same address.
     expect(configuredAddress(loadConfig(redisEnv(address)))).toBe(address);

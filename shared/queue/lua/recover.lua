@@ -10,7 +10,8 @@
 -- KEYS[4]  <ns>:failed
 -- KEYS[5]  <ns>:stat:failed
 -- ARGV[1]  key prefix "<ns>:" (queue, processing, job and worker keys are built
---          from it: fine on one Redis, not on Redis Cluster - like resque itself)
+--          from it: on Redis Cluster the namespace carries a hash tag, {resque},
+--          so they all live in the slot of the KEYS above)
 -- ARGV[2]  most workers to recover in this call
 -- ARGV[3]  "failed_at" text for a payload with no readable queue
 -- ARGV[4]  one worker name to deregister now, or "" for every dead worker
