@@ -6,10 +6,9 @@
 //
 //   npm run redis-cluster   # prints the REDIS_CLUSTER_NODES=... line to start strategy 4 with
 import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
 import { createLogger } from './logger.ts';
 import { isMain } from './main.ts';
-import { formatAddress, startPrivateRedis, type PrivateRedis } from './redis.ts';
+import { formatAddress, onServer, startPrivateRedis, type PrivateRedis } from './redis.ts';
 import { onShutdown } from './shutdown.ts';
 
 export interface LocalCluster {
@@ -25,16 +24,6 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-async function ask<T>(port: number, f: (c: Redis) => Promise<T>): Promise<T> {
-  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  c.on('error', () => {});
-  try {
-    await c.connect();
-    return await f(c);
-  } finally {
-    c.disconnect();
-  }
-}
 
 function redisCli(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -55,7 +44,7 @@ export async function startLocalCluster(size = 3): Promise<LocalCluster> {
     // Bounded wait: each node says ok once it knows every slot is served (the nodes gossip it within a second or two).
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const states = await Promise.all(nodes.map((n) => ask(n.port, (c) => c.cluster('INFO')).catch(() => '')));
+      const states = await Promise.all(nodes.map((n) => onServer(n.port, (c) => c.cluster('INFO')).catch(() => '')));
       if (states.every((s) => /cluster_state:ok/.test(String(s)))) break;
       if (Date.now() > deadline) throw new Error(`the cluster did not reach cluster_state:ok within 30 s: ${JSON.stringify(states.map((s) => /cluster_state:\w+/.exec(String(s))?.[0]))}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -70,15 +59,15 @@ export async function startLocalCluster(size = 3): Promise<LocalCluster> {
     env: { REDIS_CLUSTER_NODES: hostPorts.map((h) => `${h.host}:${h.port}`).join(',') },
     address: formatAddress({ kind: 'cluster', nodes: hostPorts }),
     async nodeFor(key) {
-      const slot = await ask(nodes[0]!.port, (c) => c.cluster('KEYSLOT', key));
-      const ranges = await ask(nodes[0]!.port, (c) => c.cluster('SLOTS'));
+      const slot = await onServer(nodes[0]!.port, (c) => c.cluster('KEYSLOT', key));
+      const ranges = await onServer(nodes[0]!.port, (c) => c.cluster('SLOTS'));
       const range = ranges.find(([from, to]) => slot >= from && slot <= to);
       const node = nodes.find((n) => n.port === Number(range?.[2]?.[1]));
       if (!node) throw new Error(`no node of ours serves slot ${slot}`);
       return node;
     },
     async flush() {
-      await Promise.all(nodes.map((n) => ask(n.port, (c) => c.flushall())));
+      await Promise.all(nodes.map((n) => onServer(n.port, (c) => c.flushall())));
     },
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));

@@ -170,6 +170,18 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   };
 }
 
+/** Runs `f` on a one-off client of the server on 127.0.0.1:`port` that never retries, then drops it: for set-up code asking a server (or a sentinel) about its state. */
+export async function onServer<T>(port: number, f: (c: Redis) => Promise<T>): Promise<T> {
+  const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    return await f(c);
+  } finally {
+    c.disconnect();
+  }
+}
+
 /** Default options for the repo's Redis clients: reconnect forever, with a capped backoff. */
 export function redisOptions(extra: RedisOptions = {}): RedisOptions {
   return {
@@ -235,28 +247,28 @@ export function redisEnvLine(address: string): string {
  * A client on an address. Through Sentinel, every connect and reconnect asks
  * the sentinels which server is the primary, and the client also listens for
  * their +switch-master, so after a failover it drops the old primary and moves
- * to the new one; commands sent meanwhile wait in its offline queue.
+ * to the new one; commands sent meanwhile wait in its offline queue. A client
+ * can still land on a server that is about to stop being the primary (the old
+ * one, restarted before every sentinel has heard of the switch, answers as a
+ * primary until the sentinels make it a replica): the replica then refuses its
+ * writes (READONLY) and cuts its blocking reads (UNBLOCKED), and the client
+ * reconnects - asking the sentinels again - and sends that command again.
  */
 export function createRedis(address: string, extra: RedisOptions = {}): Redis {
   const a = parseAddress(address);
   if (a.kind === 'url') return new Redis(a.url, redisOptions(extra));
+  if (a.kind === 'cluster') return clusterClient(address, a.nodes, extra);
   return new Redis({
     sentinels: a.sentinels,
     name: a.master,
     failoverDetector: true,
     // Every sentinel unreachable: keep asking, as the client keeps reconnecting to a lost server.
-  if (a.kind === 'cluster') return clusterClient(address, a.nodes, extra);
     sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
+    reconnectOnError: (err: Error) => (/^(READONLY|UNBLOCKED)/.test(err.message) ? 2 : false),
     ...redisOptions(extra),
   });
 }
 
-/** A client for a web process: it reconnects forever, and logs an outage once, not at every reconnect attempt. */
-export function webRedis(url: string, logger: Logger): Redis {
-  const redis = createRedis(url);
-  let down = false;
-  redis.on('error', (err) => down || ((down = true), logger.warn({ err: err.message }, 'Redis unavailable; requests wait for it')));
-  redis.on('ready', () => down && ((down = false), logger.info('Redis back')));
 /**
  * A Cluster client where the code expects a Redis one. The queue and the
  * stream send only commands whose keys share one slot (a hash-tagged
@@ -278,6 +290,12 @@ function clusterClient(address: string, nodes: HostPort[], extra: RedisOptions):
   return Object.assign(cluster, { duplicate: (override: RedisOptions = {}) => createRedis(address, { ...extra, ...override }) }) as unknown as Redis;
 }
 
+/** A client for a web process: it reconnects forever, and logs an outage once, not at every reconnect attempt. */
+export function webRedis(url: string, logger: Logger): Redis {
+  const redis = createRedis(url);
+  let down = false;
+  redis.on('error', (err) => down || ((down = true), logger.warn({ err: err.message }, 'Redis unavailable; requests wait for it')));
+  redis.on('ready', () => down && ((down = false), logger.info('Redis back')));
   return redis;
 }
 

@@ -10,7 +10,7 @@
 import { Redis } from 'ioredis';
 import { createLogger } from './logger.ts';
 import { isMain } from './main.ts';
-import { formatAddress, startPrivateRedis, type PrivateRedis } from './redis.ts';
+import { formatAddress, onServer, startPrivateRedis, type PrivateRedis } from './redis.ts';
 import { onShutdown } from './shutdown.ts';
 
 export const MASTER = 'bgjobs';
@@ -40,16 +40,6 @@ const client = (port: number) => {
   return c;
 };
 
-async function ask<T>(port: number, f: (c: Redis) => Promise<T>): Promise<T> {
-  const c = client(port);
-  try {
-    await c.connect();
-    return await f(c);
-  } finally {
-    c.disconnect();
-  }
-}
-
 /** The address (shared/redis.ts) a client of the harness uses to reach the topology's primary through its sentinels. */
 export const sentinelAddress = (t: SentinelTopology) =>
   formatAddress({ kind: 'sentinel', sentinels: t.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })), master: MASTER });
@@ -69,7 +59,7 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeo
 async function replicasOf(server: PrivateRedis, n: number, timeoutMs: number): Promise<void> {
   await until(
     async () => {
-      const info = await ask(server.port, (c) => c.info('replication')).catch(() => '');
+      const info = await onServer(server.port, (c) => c.info('replication')).catch(() => '');
       // slaveN:ip=...,port=...,state=online,offset=...,lag=...
       return info.match(/^slave\d+:.*state=online/gm)?.length ?? 0;
     },
@@ -113,7 +103,7 @@ export async function startSentinelTopology(): Promise<SentinelTopology> {
       servers,
       sentinels,
       async primary() {
-        const [, port] = (await ask(sentinels[0]!.port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER))) as [string, string];
+        const [, port] = (await onServer(sentinels[0]!.port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER))) as [string, string];
         const server = servers.find((s) => s.port === Number(port));
         if (!server) throw new Error(`the sentinels name 127.0.0.1:${port} as primary, which is none of ours`);
         return server;
@@ -142,6 +132,13 @@ export async function startSentinelTopology(): Promise<SentinelTopology> {
           const port = Number(message.split(' ')[4]);
           const promoted = servers.find((s) => s.port === port);
           if (!promoted) throw new Error(`+switch-master named port ${port}, none of ours: ${message}`);
+          // The other sentinels hear of the switch a moment later: until then one may still name the old primary.
+          await until(
+            () => Promise.all(sentinels.map((s) => onServer(s.port, (c) => c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER)).then((a) => Number((a as string[])[1])).catch(() => 0))),
+            (ports) => ports.every((p) => p === port),
+            timeoutMs,
+            'every sentinel to name the promoted replica',
+          );
           return { killedAt, switchedAt, old, promoted };
         } finally {
           watcher.disconnect();
@@ -157,7 +154,7 @@ export async function startSentinelTopology(): Promise<SentinelTopology> {
       () =>
         Promise.all(
           sentinels.map((s) =>
-            ask(s.port, async (c) => {
+            onServer(s.port, async (c) => {
               const flat = (await c.call('SENTINEL', 'MASTER', MASTER)) as string[];
               const info = Object.fromEntries(flat.flatMap((v, i) => (i % 2 === 0 ? [[v, flat[i + 1]]] : [])));
               return Number(info['num-slaves']) >= 1 && Number(info['num-other-sentinels']) >= 2;
