@@ -34,7 +34,11 @@ export interface PrivateRedis {
   /** Directory holding the append-only file; kept across restart(), removed by stop(). */
   dir: string;
   pid(): number | undefined;
-  /** SIGTERM and wait: Redis flushes its append-only file before it exits. */
+  /**
+   * SIGTERM and wait, then remove the data. A Redis still writing its first
+   * append-only file (a replica just after a full sync) refuses SIGTERM and
+   * runs on: after STOP_GRACE_MS it gets SIGKILL, since its data goes anyway.
+   */
   stop(): Promise<void>;
   /** Stop without removing the data directory, then start again on the same port. */
   restart(): Promise<void>;
@@ -94,6 +98,9 @@ export interface PrivateRedisOptions {
   readyLine?: string;
 }
 
+/** How long stop() waits for a SIGTERMed redis-server before it kills it. */
+const STOP_GRACE_MS = 3_000;
+
 export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const { logger, startTimeoutMs = 10_000, args: extraArgs = [], configFile, readyLine = 'Ready to accept connections' } = options;
   const dir = await mkdtemp(path.join(tmpdir(), 'bgjobs-redis-'));
@@ -126,12 +133,14 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     logger?.info({ port, redisPid: child.pid, dir }, 'private redis-server ready');
   }
 
-  async function signal(sig: NodeJS.Signals): Promise<void> {
+  async function signal(sig: NodeJS.Signals, killAfterMs?: number): Promise<void> {
     if (!child) return;
     const c = child;
     child = undefined;
     c.kill(sig);
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => c.kill('SIGKILL'), killAfterMs);
     await exited(c);
+    clearTimeout(timer);
   }
 
   // Another process may take the free port between the check and the bind: try a few.
@@ -164,7 +173,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
       await start();
     },
     async stop() {
-      await signal('SIGTERM');
+      await signal('SIGTERM', STOP_GRACE_MS);
       await rm(dir, { recursive: true, force: true });
     },
   };

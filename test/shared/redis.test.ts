@@ -30,6 +30,25 @@ describe('the private Redis helper', () => {
     expect(() => execFileSync('redis-cli', ['-p', String(server.port), 'ping'], { stdio: 'pipe' })).toThrow();
   });
 
+  it('stop() ends a server that refuses SIGTERM while it writes its first append-only file', async () => {
+    const server = await startPrivateRedis();
+    const redis = createRedis(server.url, { maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    await redis.set('k', 'v');
+    // A slow first rewrite, as a replica starts one after a full sync: Redis answers SIGTERM with "can't exit" meanwhile.
+    await redis.config('SET', 'appendonly', 'no');
+    await redis.config('SET', 'rdb-key-save-delay', '100000000');
+    await redis.config('SET', 'appendonly', 'yes');
+    await eventually(async () => (await redis.info('persistence')).match(/^aof_rewrite_in_progress:(\d)/m)?.[1], (v) => v === '1', 5_000, 'the rewrite to start');
+    redis.disconnect();
+    const pid = server.pid()!;
+    const started = Date.now();
+    await server.stop();
+    expect(isAlive(pid)).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_500); // it did refuse SIGTERM: only the kill after the grace ended it
+    expect(existsSync(server.dir)).toBe(false);
+  }, 40_000);
+
   it.runIf(process.platform === 'linux')('stops with its parent, even when the parent is killed with SIGKILL', async () => {
     const script = "import { startPrivateRedis } from './shared/redis.ts'; const r = await startPrivateRedis(); console.log(r.port + ' ' + r.pid()); setInterval(() => {}, 1000);";
     const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
