@@ -55,7 +55,11 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeo
   }
 }
 
-/** Resolves once `server` reports `n` replicas online (a replica still loading its first sync is not). */
+/**
+ * Resolves once `server` has `n` replicas online and acknowledging: INFO's
+ * state=online comes when the first sync's data is sent, before the replica
+ * has loaded it, so a short-lived probe write is then confirmed with WAIT.
+ */
 async function replicasOf(server: PrivateRedis, n: number, timeoutMs: number): Promise<void> {
   await until(
     async () => {
@@ -66,6 +70,16 @@ async function replicasOf(server: PrivateRedis, n: number, timeoutMs: number): P
     (online) => online >= n,
     timeoutMs,
     `${n} replica(s) online at 127.0.0.1:${server.port}`,
+  );
+  await until(
+    () =>
+      onServer(server.port, async (c) => {
+        await c.set('replicas-probe', '1', 'PX', 1_000);
+        return Number(await c.call('WAIT', n, 1_000));
+      }).catch(() => 0),
+    (acked) => acked >= n,
+    timeoutMs,
+    `${n} replica(s) to acknowledge a write at 127.0.0.1:${server.port}`,
   );
 }
 
