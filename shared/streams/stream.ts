@@ -34,8 +34,9 @@ end
 local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
 redis.call('SET', KEYS[2], entry, 'PX', ARGV[2])
 return entry`,
-  // KEYS: the stream, the group's processed counter. ARGV: group, entry id. XACK answers 1 only for an entry still pending.
-  ack: `if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('INCR', KEYS[2]) end`,
+  // KEYS: the stream, the group's processed counter. ARGV: group, entry ids. XACK counts only entries still pending.
+  ack: `local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
+if acked > 0 then redis.call('INCRBY', KEYS[2], acked) end`,
   // KEYS: the stream, <stream>:dead, the group's dead counter, the group's errors. ARGV: group, entry id, dead letters kept, then the record's field, value, ...
   deadLetter: `if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
@@ -129,9 +130,9 @@ export class EventStream {
     return (await this.scripts.appendOnce(this.name, this.keys.appended(fields.id), this.maxlen, APPENDED_KEPT_MS, ...pairs)) as string;
   }
 
-  /** Acknowledges a handled entry and counts it in the group's processed, once however often it is asked. */
-  async ack(group: string, entryId: string): Promise<void> {
-    await this.scripts.ack(this.name, this.keys.stat(group, 'processed'), group, entryId);
+  /** Acknowledges handled entries and counts them in the group's processed, each once however often it is asked. */
+  async ack(group: string, entryIds: string[]): Promise<void> {
+    if (entryIds.length > 0) await this.scripts.ack(this.name, this.keys.stat(group, 'processed'), group, ...entryIds);
   }
 
   /**

@@ -31,13 +31,17 @@ import { GroupConsumer, type Entry } from '../../shared/streams/consumer.ts';
 import { EventStream } from '../../shared/streams/stream.ts';
 import { emailFromEvent } from './events.ts';
 
-// KEYS: the stream, the group's per-domain counts, its processed counter. ARGV: group, entry id, domain.
+// KEYS: the stream, the group's per-domain counts, its processed counter. ARGV: group, then entry id, domain, ...
 // XACK answers 1 only for an entry still pending: the count moves once per event, however often it was delivered.
 const ACK_AND_COUNT = `
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
-  redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-  redis.call('INCR', KEYS[3])
-end`;
+local acked = 0
+for i = 2, #ARGV, 2 do
+  if redis.call('XACK', KEYS[1], ARGV[1], ARGV[i]) == 1 then
+    redis.call('HINCRBY', KEYS[2], ARGV[i + 1], 1)
+    acked = acked + 1
+  end
+end
+if acked > 0 then redis.call('INCRBY', KEYS[3], acked) end`;
 
 export async function startConsumer(ctx: StrategyContext) {
   const { config, logger, redisUrl } = ctx;
@@ -58,14 +62,15 @@ export async function startConsumer(ctx: StrategyContext) {
 
   const created = await stream.ensureGroup(group, config.GROUP_START, config.GROUP_RESET);
   log.info({ stream: stream.name, start: config.GROUP_START, created, reset: config.GROUP_RESET }, created ? `group ${group} created at ${config.GROUP_START}` : `group ${group} joined`);
-  const countByDomain = async (entry: Entry) => {
-    const domain = String(entry.fields.to).split('@').pop()!;
-    await redis.eval(ACK_AND_COUNT, 3, stream.name, `${stream.name}:domains:${group}`, stream.keys.stat(group, 'processed'), group, entry.id, domain);
+  redis.defineCommand('ackAndCount', { numberOfKeys: 3, lua: ACK_AND_COUNT });
+  const countByDomain = async (entries: Entry[]) => {
+    const pairs = entries.flatMap((entry) => [entry.id, String(entry.fields.to).split('@').pop()!]);
+    await (redis as Redis & { ackAndCount(...args: string[]): Promise<void> }).ackAndCount(stream.name, `${stream.name}:domains:${group}`, stream.keys.stat(group, 'processed'), group, ...pairs);
   };
   const blocking = createRedis(redisUrl!);
   blocking.on('error', () => {});
   const name = config.CONSUMER_NAME || `${os.hostname()}:${process.pid}`;
-  // Counting is one script call: 50 at once keep up with everything the web process takes.
+  // Counting is a share of one script call per read: 50 at once keep up with everything the web process takes.
   const concurrency = sends ? config.WORKER_CONCURRENCY : 50;
   const consumer = new GroupConsumer({
     stream,

@@ -78,13 +78,14 @@ describe('a consumer that stops leaves its entries pending', () => {
   it('another consumer claims them once idle for minIdleMs, says how many, and sees their delivery count', async () => {
     await stream.ensureGroup(GROUP, '0');
     const ids = await appendAll(2);
+    // Idle time counts from the dead consumer's read, which comes after this.
+    const beforeRead = Date.now();
     await leaveUnfinished('dead', 2);
-    const left = Date.now();
     const seen: [string, number][] = [];
     const live = consumer('live', async (e) => void seen.push([e.id, e.deliveries]), { minIdleMs: 300 });
     const [count] = await nextEvent<[number]>(live, 'claimed', 5_000);
     expect(count).toBe(2);
-    expect(Date.now() - left).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - beforeRead).toBeGreaterThanOrEqual(300);
     await until(() => seen.length === 2, 5_000, 'both claimed entries run');
     expect(seen).toEqual(ids.map((id) => [id, 2]));
     expect(await pendingOf('dead')).toBe(0);
@@ -129,6 +130,27 @@ describe('reading the own pending list while entries are running', () => {
     expect(heldBack).toEqual([id]);
     expect(runs).toEqual([`${id}#2`]);
     expect((await stream.info()).groups[0]).toMatchObject({ pending: 0, processed: 1 });
+  });
+});
+
+describe('acknowledging', () => {
+  it('entries handled in the same turn are acknowledged in one call, and stay pending until it lands', async () => {
+    await stream.ensureGroup(GROUP, '0');
+    const ids = await appendAll(5);
+    const calls: string[][] = [];
+    let pendingDuringAck = -1;
+    consumer('c1', async () => {}, {
+      ack: async (entries) => {
+        calls.push(entries.map((e) => e.id));
+        pendingDuringAck = (await stream.info()).groups[0]!.pending;
+        await stream.ack(GROUP, entries.map((e) => e.id));
+      },
+    });
+    await until(async () => (await stream.info()).groups[0]!.processed === 5, 5_000, 'all five processed');
+    // One read of five entries, five handlers that finish at once: one ack.
+    expect(calls).toEqual([ids]);
+    expect(pendingDuringAck).toBe(5);
+    expect((await stream.info()).groups[0]).toMatchObject({ pending: 0, processed: 5 });
   });
 });
 

@@ -50,11 +50,20 @@ describe('consumer groups', () => {
     const entry = await stream.append({ n: '1' });
     await stream.ensureGroup('g', '0');
     await read('g', 'c1', 1);
-    await stream.ack('g', entry);
-    await stream.ack('g', entry);
+    await stream.ack('g', [entry]);
+    await stream.ack('g', [entry]);
     await stream.deadLetter('g', { id: entry, fields: { n: '1' } }, 'c1', 1, 'late');
     expect(await group('g')).toMatchObject({ processed: 1, dead: 0, pending: 0 });
     expect(await redis.xlen(stream.keys.dead)).toBe(0);
+  });
+
+  it('one ack of several entries counts only those still pending', async () => {
+    await stream.ensureGroup('batch', '$');
+    const [a, b, c] = [await stream.append({ n: 'a' }), await stream.append({ n: 'b' }), await stream.append({ n: 'c' })];
+    expect((await read('batch', 'c1', 10))?.[0]?.[1]).toHaveLength(3);
+    await stream.ack('batch', [a]);
+    await stream.ack('batch', [a, b, c]);
+    expect(await group('batch')).toMatchObject({ processed: 3, pending: 0 });
   });
 
   it('info() of a stream nobody wrote to yet is empty, not an error', async () => {
