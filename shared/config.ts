@@ -151,7 +151,7 @@ export const settings = {
   WORKERS: setting('1', integer(0, 64), 'Strategy 4: worker processes the supervisor starts (npm run strategy:4); each runs WORKER_CONCURRENCY jobs at once. Strategy 5 always starts one multiWorker.'),
   QUEUE_NAMESPACE: setting('resque', text(100), 'Strategies 4 and 5 and the dashboard: prefix of every Redis key of the queue. "resque" lets node-resque and resque tools share the data.'),
   EVENT_TRANSPORT: setting('stream', oneOf('stream', 'pubsub'), 'Strategy 6: stream appends each event to a Redis stream that consumer groups read and acknowledge; pubsub publishes it on a channel, at most once, to whoever is subscribed right then (the lossy contrast).'),
-  EVENT_STREAM: setting('events:email-requested', text(200), 'Strategy 6: the Redis stream (or, with EVENT_TRANSPORT=pubsub, the channel) the web process announces each email on; its dead letters go to <EVENT_STREAM>:dead.'),
+  EVENT_STREAM: setting('events:email-requested', text(200), 'Strategy 6: the Redis stream (or, with EVENT_TRANSPORT=pubsub, the channel) the web process announces each email on; its dead letters go to <EVENT_STREAM>:dead, and every other key of strategy 6 is named after it too. With REDIS_CLUSTER_NODES it must hold a hash tag, e.g. {events}:email-requested, so all those keys live in one slot.'),
   STREAM_MAXLEN: setting('100000', integer(1, 1_000_000_000), 'Strategy 6: events the stream keeps (approximate trimming on each append). A group lagging further behind loses the oldest events it has not read; entries it read and has not acknowledged are lost too once trimmed, and counted.'),
   CONSUMER_GROUP: setting('mailer', text(100), 'Strategy 6, a consumer process (npm run strategy:6:consumer): its consumer group. mailer sends the emails; any other group counts the requested emails per recipient domain, knowing nothing of the mailer.'),
   CONSUMER_NAME: setting('', text(100), 'Strategy 6, a consumer process: its name in the group; unset: <hostname>:<pid>. A consumer restarted under the same name reads its own pending entries at once.'),
@@ -226,4 +226,32 @@ function redisTargetProblems(c: Config): string[] {
 export function checkClaimTime(config: Config): void {
   if (config.CLAIM_MIN_IDLE_MS > config.SMTP_TIMEOUT_MS) return;
   throw new ConfigError(`Invalid configuration:\n  CLAIM_MIN_IDLE_MS must exceed SMTP_TIMEOUT_MS (${config.SMTP_TIMEOUT_MS} ms), got ${config.CLAIM_MIN_IDLE_MS}`);
+}
+
+/** The name with a hash tag, for a message: its part before the first colon becomes the tag ({events}:email-requested). */
+function tagged(name: string): string {
+  const colon = name.indexOf(':');
+  return colon > 0 ? `{${name.slice(0, colon)}}${name.slice(colon)}` : `{${name || 'events'}}`;
+}
+
+/**
+ * Strategy 6's processes check this at start, beside checkClaimTime (the
+ * others do not read EVENT_STREAM). On Redis Cluster every key of the event
+ * bus is named after the stream and its scripts touch several at once, so the
+ * stream needs a hash tag. Pub/sub is refused there: a PUBLISH reaches the
+ * subscribers of every node, but answers how many heard it on the one node it
+ * was sent to, so the reply and /stats would miscount who heard an email.
+ */
+export function checkEventBusOnCluster(config: Config): void {
+  if (config.REDIS_CLUSTER_NODES.length === 0) return;
+  const problems: string[] = [];
+  if (!hashTag(config.EVENT_STREAM)) {
+    problems.push(
+      `EVENT_STREAM "${config.EVENT_STREAM}" has no hash tag, and on Redis Cluster strategy 6 keeps every key beside its stream (<stream>:dead, <stream>:errors:<group>, ...) and its scripts touch several at once (CROSSSLOT): name it with one, e.g. EVENT_STREAM=${tagged(config.EVENT_STREAM)}, so all its keys live in one slot`,
+    );
+  }
+  if (config.EVENT_TRANSPORT === 'pubsub') {
+    problems.push('EVENT_TRANSPORT=pubsub is not supported on Redis Cluster (a PUBLISH there counts only the subscribers of the node it reached): use EVENT_TRANSPORT=stream, or one Redis for the pub/sub contrast');
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
 }

@@ -19,7 +19,7 @@
 //
 //   REDIS_URL=redis://127.0.0.1:6379 CONSUMER_GROUP=mailer npm run strategy:6:consumer   # as many as you like, on any host
 import os from 'node:os';
-import { checkClaimTime } from '../../shared/config.ts';
+import { checkClaimTime, checkEventBusOnCluster } from '../../shared/config.ts';
 import type { Redis } from 'ioredis';
 import type { Email } from '../../shared/email.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -46,6 +46,7 @@ if acked > 0 then redis.call('INCRBY', KEYS[3], acked) end`;
 export async function startConsumer(ctx: StrategyContext) {
   const { config, logger, redisUrl } = ctx;
   checkClaimTime(config);
+  checkEventBusOnCluster(config);
   const group = config.CONSUMER_GROUP;
   const sends = group === 'mailer';
   const log = logger.child({ group });

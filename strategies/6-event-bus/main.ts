@@ -14,13 +14,14 @@
 //   consumer is down is lost to it.
 // Walkthrough: docs/walkthrough.md, "6. Event bus".
 import path from 'node:path';
-import { checkClaimTime } from '../../shared/config.ts';
+import { checkClaimTime, checkEventBusOnCluster } from '../../shared/config.ts';
 import { isMain, runStrategy, type StrategyContext } from '../../shared/main.ts';
 import { redisEnvLine } from '../../shared/redis.ts';
 import { superviseWebAndWorkers } from '../../shared/supervisor.ts';
 
 export async function start(ctx: StrategyContext) {
   checkClaimTime(ctx.config);
+  checkEventBusOnCluster(ctx.config);
   // A supervised consumer starts again after every crash, and a reset would replay its group each time: a reset is a one-off.
   if (ctx.config.GROUP_RESET) throw new Error('GROUP_RESET=true would replay on every restart of a supervised consumer: run it once with npm run strategy:6:consumer');
   const pubsub = ctx.config.EVENT_TRANSPORT === 'pubsub';

@@ -13,6 +13,7 @@
 // Walkthrough: docs/walkthrough.md, "6. Event bus".
 //
 //   REDIS_URL=redis://127.0.0.1:6379 npm run strategy:6:web   # alone; start consumers with the same REDIS_URL
+import { checkEventBusOnCluster } from '../../shared/config.ts';
 import type { Email } from '../../shared/email.ts';
 import { dashboardRoutes } from '../../shared/dashboard/server.ts';
 import { httpOptions, startHttp, type Reply } from '../../shared/http.ts';
@@ -26,6 +27,7 @@ import { toEvent } from './events.ts';
 const STRATEGY = '6-event-bus';
 
 export async function startWeb({ config, logger, redisUrl }: StrategyContext): Promise<Running> {
+  checkEventBusOnCluster(config);
   if (!redisUrl) throw new Error('the web process needs Redis');
   const redis = webRedis(redisUrl, logger);
   const stream = new EventStream(redis, config.EVENT_STREAM, config.STREAM_MAXLEN);

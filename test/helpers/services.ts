@@ -35,7 +35,14 @@ export interface Services {
   env(extra?: Record<string, string>): Record<string, string>;
 }
 
-let onCluster = false;
+export interface ClusterRun {
+  /** More settings for every process of the file (strategy 6's hash-tagged EVENT_STREAM). */
+  env?: Record<string, string>;
+  /** The key whose node restart(), kill() and start() act on: the queue's, {resque}, unless told. */
+  dataKey?: string;
+}
+
+let onCluster: ClusterRun | undefined;
 
 /**
  * Makes startServices({ redis: true }) start a local Redis Cluster of three
@@ -43,22 +50,22 @@ let onCluster = false;
  * namespace {resque}: a test file written for one Redis, imported after this
  * (test/scaling/cluster-strategy-4.test.ts), runs unchanged on the cluster.
  */
-export function runOnCluster(): void {
-  onCluster = true;
+export function runOnCluster(run: ClusterRun = {}): void {
+  onCluster = run;
 }
 
-/** The cluster where a file expects its private server: `url` is its address, restart() restarts the node that holds the queue. */
-function clusterAsServer(cluster: LocalCluster): PrivateRedis {
-  const queueNode = () => cluster.nodeFor('{resque}');
+/** The cluster where a file expects its private server: `url` is its address, restart() restarts the node that holds its data. */
+function clusterAsServer(cluster: LocalCluster, dataKey: string): PrivateRedis {
+  const dataNode = () => cluster.nodeFor(dataKey);
   return {
     url: cluster.address,
     port: cluster.nodes[0]!.port,
     dir: cluster.nodes[0]!.dir,
     pid: () => undefined,
     stop: () => cluster.stop(),
-    restart: async () => (await queueNode()).restart(),
-    kill: async () => (await queueNode()).kill(),
-    start: async () => (await queueNode()).start(),
+    restart: async () => (await dataNode()).restart(),
+    kill: async () => (await dataNode()).kill(),
+    start: async () => (await dataNode()).start(),
   };
 }
 
@@ -67,9 +74,9 @@ export async function startServices(options: ServiceOptions = {}): Promise<Servi
   const { latencyMs = 0, tempFailRate = 0, permFailRate = 0, decide, copies } = sinkOptions;
   const sink = await startSink(sinkOptions);
   const cluster = withRedis && onCluster ? await startLocalCluster() : undefined;
-  const server = cluster ? clusterAsServer(cluster) : withRedis ? await startPrivateRedis() : undefined;
+  const server = cluster ? clusterAsServer(cluster, onCluster?.dataKey ?? '{resque}') : withRedis ? await startPrivateRedis() : undefined;
   const redis = server ? createRedis(server.url) : undefined;
-  const redisEnv: Record<string, string> = cluster ? { REDIS_URL: '', ...cluster.env, QUEUE_NAMESPACE: '{resque}' } : server ? { REDIS_URL: server.url } : {};
+  const redisEnv: Record<string, string> = cluster ? { REDIS_URL: '', ...cluster.env, QUEUE_NAMESPACE: '{resque}', ...onCluster?.env } : server ? { REDIS_URL: server.url } : {};
   // A test that restarts Redis makes this client reconnect: the connection
   // errors are expected, and a command that fails still rejects in the test.
   redis?.on('error', () => {});

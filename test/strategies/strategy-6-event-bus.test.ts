@@ -2,7 +2,9 @@
 // consumer.ts alone), a private Redis and the sink in this test process, so
 // the test can count deliveries per id, kill -9 a consumer, add a group
 // later, trim the stream and compare the stream with pub/sub.
+// test/scaling/cluster-strategy-6.test.ts runs this file on a Redis Cluster.
 import { describe, expect, it } from 'vitest';
+import { settings } from '../../shared/config.ts';
 import type { StreamInfo } from '../../shared/streams/stream.ts';
 import { getJson, postEmail, settledStats } from '../helpers/http.ts';
 import { startServices } from '../helpers/services.ts';
@@ -13,9 +15,11 @@ import { asObject, deadLetters } from '../streams/dead-letters.ts';
 const MAIN = 'strategies/6-event-bus/main.ts';
 const WEB = 'strategies/6-event-bus/web.ts';
 const CONSUMER = 'strategies/6-event-bus/consumer.ts';
-const STREAM = 'events:email-requested';
 
-const { sink, server, redis, env } = await startServices({ redis: true });
+export const { sink, server, redis, env } = await startServices({ redis: true });
+// The stream the processes use: the default, unless the services name another (the Cluster run's hash-tagged one).
+const STREAM = env().EVENT_STREAM ?? settings.EVENT_STREAM.fallback;
+const onCluster = env().REDIS_CLUSTER_NODES !== undefined;
 
 type Stats = StreamInfo & { strategy: string; transport: string; pending: number; sent: number; failed: number };
 const stats = async (url: string) => (await getJson(`${url}/stats`)).body as unknown as Stats;
@@ -149,7 +153,7 @@ describe('strategy 6: Redis restarted', () => {
     await postAll(url, ['after-restart']);
     await sink.waitFor((_, s) => s.deliveries().has('after-restart'), 10_000, 'an email sent after the restart');
     // One event per email (a 503'd request may have got one too), each processed once by each group.
-    const s = await eventually(() => stats(url), (b) => b.pending === 0 && group(b, 'signups')?.processed === b.length, 10_000, 'both groups caught up');
+    const s = await eventually(() => stats(url), (b) => b.pending === 0 && group(b, 'signups')?.processed === b.length, 10_000, 'both groups caught up').catch(async (e) => { console.log('DIAG', JSON.stringify(await redis.xpending(STREAM, 'mailer', '-', '+', 10)), JSON.stringify(child.lines.filter((l) => (l.level ?? 0) >= 40 || l.msg === 'child online'))); throw e; });
     expect(s.length).toBeGreaterThanOrEqual(accepted.length + 1);
     expect(group(s, 'mailer')).toMatchObject({ processed: s.length, dead: 0 });
     expect(await child.stop('SIGTERM')).toBe(0);
@@ -225,7 +229,8 @@ describe('strategy 6: replay', () => {
 });
 
 describe('strategy 6: what a stream keeps, and what pub/sub does not', () => {
-  it('EVENT_TRANSPORT=pubsub: emails published while the subscriber is down never arrive, and /stats counts them as heard by nobody', async () => {
+  // Refused on Redis Cluster, where a PUBLISH counts one node's subscribers: test/scaling/cluster-strategy-6.test.ts checks that.
+  if (!onCluster) it('EVENT_TRANSPORT=pubsub: emails published while the subscriber is down never arrive, and /stats counts them as heard by nobody', async () => {
     const pubsub = { EVENT_TRANSPORT: 'pubsub' };
     const web = await startEntry(WEB, env(pubsub));
     const first = await consumer(pubsub);
