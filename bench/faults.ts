@@ -23,7 +23,10 @@
 //                    rejoins as a replica. Run twice: ENQUEUE_REPLICAS=0
 //                    (202 once the primary has it: what it had not passed on
 //                    is lost) and 1 (202 once the replica has it; 503 while
-//                    no replica can confirm)
+//                    no replica can confirm). Its load is open-loop (a
+//                    request every 1/rate s, however many are unanswered):
+//                    the answers stall in the switch, and both modes are
+//                    offered the same requests.
 //   sigterm          halfway, SIGTERM to the server or supervisor, as a deploy
 //                    does: it drains and exits; the harness starts it again
 //
@@ -42,7 +45,7 @@ import { account } from './accounting.ts';
 import { crash, waitForPending } from './crash.ts';
 import { drain } from './drain.ts';
 import { spawnReady, startTarget, stopTarget, type TargetRun } from './launch.ts';
-import { startLoad, trackingId, type LoadRecord, type RunningLoad } from './load.ts';
+import { startLoad, startOpenLoad, trackingId, type LoadRecord, type RunningLoad } from './load.ts';
 import type { BenchOptions, FaultName } from './options.ts';
 import { signalGroup, type Proc } from './processes.ts';
 import type { LedgerEntry, SinkClient } from './sink.ts';
@@ -259,7 +262,9 @@ export async function faultCell({ target, fault, idempotency = false, enqueueRep
     const run = await startTarget(target, { smtpUrl: sink.url, env });
     try {
       const durationMs = options.faultDuration * 1000;
-      const load = startLoad({ url: run.url, connections: FAULT_CONNECTIONS, durationS: options.faultDuration, rate: options.faultRate, prefix });
+      // A failover stalls the answers (longer with ENQUEUE_REPLICAS): an open-loop load offers both modes the same requests.
+      const loadSpec = { url: run.url, durationS: options.faultDuration, rate: options.faultRate, prefix };
+      const load = failover ? startOpenLoad(loadSpec) : startLoad({ ...loadSpec, connections: FAULT_CONNECTIONS });
       track(load);
       const loadStartedAt = Date.now();
       report('load', { phaseEndsAt: loadStartedAt + durationMs, currentRate: load.lastSecond });

@@ -43,6 +43,8 @@ export interface RunningLoad {
 
 export const trackingId = (prefix: string, n: number) => `${prefix}-${n}`;
 
+const emailBody = (n: number) => JSON.stringify({ to: `reader${n}@example.com`, subject: `benchmark ${n}`, text: 'Sent by npm run bench.' });
+
 export function startLoad(spec: LoadSpec): RunningLoad {
   const acceptedAt: (number | undefined)[] = [];
   const answered: boolean[] = [];
@@ -78,7 +80,7 @@ export function startLoad(spec: LoadSpec): RunningLoad {
               return {
                 ...request,
                 headers: { ...request.headers, 'x-request-id': trackingId(spec.prefix, n) },
-                body: JSON.stringify({ to: `reader${n}@example.com`, subject: `benchmark ${n}`, text: 'Sent by npm run bench.' }),
+                body: emailBody(n),
               };
             },
             onResponse(status, _body, context) {
@@ -137,5 +139,110 @@ export function startLoad(spec: LoadSpec): RunningLoad {
       return out;
     },
     stop: () => instance?.stop(),
+  };
+}
+
+const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
+
+/**
+ * An open-loop load: request n leaves at start + n/rate whatever is still
+ * unanswered, each on a connection of its own if need be. autocannon's rate
+ * is closed-loop per connection - a connection waiting on a stalled answer
+ * sends nothing meanwhile - so a server that stalls longer is offered fewer
+ * requests; this one offers the same to every run at a rate. At the end it
+ * waits for every request sent (each bounded by the 10 s timeout), so each
+ * 2xx is in the record.
+ */
+export function startOpenLoad(spec: Omit<LoadSpec, 'connections'>): RunningLoad {
+  if (spec.rate <= 0) throw new Error('an open-loop load needs a rate');
+  const acceptedAt: (number | undefined)[] = [];
+  const unanswered = new Set<number>();
+  const latencies: number[] = [];
+  const statusCodes: Record<string, number> = {};
+  const answeredAt: number[] = [];
+  const stopping = new AbortController();
+  const requests: Promise<void>[] = [];
+  let sent = 0;
+  let accepted = 0;
+  let errors = 0;
+  let timeouts = 0;
+  const startedAt = Date.now();
+  const endsAt = startedAt + spec.durationS * 1000;
+
+  const send = (n: number) => {
+    unanswered.add(n);
+    const began = performance.now();
+    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(10_000)]);
+    const request = fetch(`${spec.url}/emails`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': trackingId(spec.prefix, n) },
+      body: emailBody(n),
+      signal,
+    })
+      .then(async (res) => {
+        await res.arrayBuffer();
+        unanswered.delete(n);
+        latencies.push(performance.now() - began);
+        answeredAt.push(Date.now());
+        statusCodes[res.status] = (statusCodes[res.status] ?? 0) + 1;
+        if (res.status >= 200 && res.status <= 299) {
+          acceptedAt[n] = Date.now();
+          accepted++;
+        }
+      })
+      .catch((err: Error) => {
+        if (err.name === 'TimeoutError') timeouts++;
+        else errors++;
+      });
+    requests.push(request);
+  };
+
+  const done = (async (): Promise<LoadRecord> => {
+    while (!stopping.signal.aborted) {
+      const due = startedAt + (sent * 1000) / spec.rate; // when request sent + 1 leaves
+      if (due >= endsAt) break;
+      // A late timer sends what fell due meanwhile at once: the offered rate stays the rate.
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      if (!stopping.signal.aborted) send(++sent);
+    }
+    await Promise.all(requests);
+    const durationS = spec.durationS;
+    const sorted = latencies.sort((a, b) => a - b);
+    const responses = latencies.length;
+    return {
+      prefix: spec.prefix,
+      startedAt,
+      endedAt: Date.now(),
+      sent,
+      acceptedAt,
+      accepted,
+      http: {
+        reqPerSec: responses / durationS,
+        responses,
+        latencyMs: {
+          p50: percentile(sorted, 50),
+          p97_5: percentile(sorted, 97.5),
+          p99: percentile(sorted, 99),
+          max: sorted.at(-1) ?? 0,
+          mean: responses === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / responses,
+        },
+        non2xx: responses - accepted,
+        errors,
+        timeouts,
+        statusCodes,
+        durationS,
+      },
+    };
+  })();
+
+  return {
+    done,
+    lastSecond() {
+      const now = Date.now();
+      const second = Math.floor(now / 1000) * 1000;
+      return answeredAt.filter((at) => at >= second - 1000 && at < second).length;
+    },
+    inFlight: () => [...unanswered].sort((a, b) => a - b),
+    stop: () => stopping.abort(),
   };
 }

@@ -527,7 +527,7 @@ function faultsSection(result: BenchResult): string[] {
   return [
     '## Faults',
     '',
-    `${s.faultRate} req/s for ${s.faultDuration} s per (strategy, fault) over ${FAULT_CONNECTIONS} connections, sink latency ${s.faultLatencyMs} ms; kill-repeatedly: ${s.faultKills} SIGKILLs ${s.faultEvery} s apart from 2 s in; sink-down: ${s.faultOutage} s; up to ${s.faultDrainTimeout} s to drain. Strategies 4-6 run on a Redis the harness owns. "failed (reported)": accepted, not delivered, and reported failed by the strategy (resque's failed list, 6's dead letters, its "failed" log line); "lost": accepted, not delivered, not pending and not reported.`,
+    `${s.faultRate} req/s for ${s.faultDuration} s per (strategy, fault) over ${FAULT_CONNECTIONS} connections, sink latency ${s.faultLatencyMs} ms; kill-repeatedly: ${s.faultKills} SIGKILLs ${s.faultEvery} s apart from 2 s in; sink-down: ${s.faultOutage} s; up to ${s.faultDrainTimeout} s to drain. Strategies 4-6 run on a Redis the harness owns; redis-failover's load is open-loop (a request every 1/rate s, however many are unanswered), so both ENQUEUE_REPLICAS modes are offered the same requests. "failed (reported)": accepted, not delivered, and reported failed by the strategy (resque's failed list, 6's dead letters, its "failed" log line); "lost": accepted, not delivered, not pending and not reported.`,
     '',
     markdownTable(faultsTable(runs)),
     '',

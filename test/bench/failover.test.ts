@@ -38,6 +38,8 @@ describe('bench: redis-failover', () => {
       expect(r.failover!.firstDoneMs, context).not.toBeNull();
       expect(r.failover!.firstDoneMs!, context).toBeGreaterThanOrEqual(r.failover!.switchMs);
       expect(r.delivery.accepted, context).toBeGreaterThan(30);
+      // Open-loop: both modes are offered every request of 30 req/s for 6 s, each answered or counted as an error.
+      expect(r.http.responses + r.http.errors + r.http.timeouts, context).toBe(180);
       expect(r.delivery.delivered + (r.delivery.failed ?? 0) + r.delivery.lost + r.delivery.unfinished, context).toBe(r.delivery.accepted);
     }
   });
