@@ -287,6 +287,21 @@ export function createRedis(address: string, extra: RedisOptions = {}): Redis {
  * differ: duplicate() takes other arguments (here it makes a client like this
  * one with other options, as Redis's does), and a command with no key (INFO,
  * TIME, WAIT) goes to any node - the dashboard's memory figure is one node's.
+ *
+ * While the node of a slot restarts, the others answer MOVED to it or
+ * CLUSTERDOWN, and its own connection is refused: each of those is a
+ * redirection, and ioredis gives up after 16, the MOVED ones without a pause,
+ * so a command failed within a second or two (a stream consumer's ack, left
+ * pending until claimed). A pause of 100 ms before each and 300 of them keep a
+ * command about as long as a client of one Redis does while it reconnects
+ * (20 attempts, about 30 s).
+ *
+ * A Redis client says 'ready' again after each reconnect, and the code reads
+ * that as "a reply may have been lost with the connection" (a stream consumer
+ * reads its own pending list again, a worker reconciles what it reserved, a
+ * scheduler gives the workers a grace period). A Cluster client says it once:
+ * here it says it again when the connection to a node it lost while up (the
+ * node restarted) is ready again.
  */
 function clusterClient(address: string, nodes: HostPort[], extra: RedisOptions): Redis {
   const options = redisOptions(extra);
@@ -295,7 +310,12 @@ function clusterClient(address: string, nodes: HostPort[], extra: RedisOptions):
     enableOfflineQueue: options.enableOfflineQueue ?? true,
     enableReadyCheck: true,
     clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    retryDelayOnMoved: 100,
+    maxRedirections: 300,
   });
+  let lostNode = false;
+  cluster.on('-node', () => cluster.status === 'ready' && (lostNode = true));
+  cluster.on('+node', (node: Redis) => lostNode && node.once('ready', () => lostNode && ((lostNode = false), cluster.emit('ready'))));
   return Object.assign(cluster, { duplicate: (override: RedisOptions = {}) => createRedis(address, { ...extra, ...override }) }) as unknown as Redis;
 }
 
