@@ -88,7 +88,8 @@ describe.each(strategies)('strategy $name under hostile input', ({ name, entry }
   /** One raw request on its own socket, for what fetch will not send: a body cut short, a lying Content-Length. */
   const rawRequest = (request: string) => rawSocket(Number(new URL(url).port), (socket) => socket.write(request), 15_000);
 
-  it(`refuses ${RUNS} generated hostile requests with a 4xx and a clear message`, async () => {
+  // The next four use a socket each and run side by side: the slow ones wait on the server's timeouts, not on work.
+  it.concurrent(`refuses ${RUNS} generated hostile requests with a 4xx and a clear message`, async ({ expect }) => {
     await fc.assert(
       fc.asyncProperty(hostile, async (h) => {
         const res = await fetch(url + h.path, { method: h.method, headers: h.headers, body: h.body });
@@ -103,7 +104,7 @@ describe.each(strategies)('strategy $name under hostile input', ({ name, entry }
     expect((await fetch(`${url}/health`)).status).toBe(200);
   });
 
-  it('cuts off a client that sends its headers byte by byte (slowloris)', async () => {
+  it.concurrent('cuts off a client that sends its headers byte by byte (slowloris)', async ({ expect }) => {
     const { port } = new URL(url);
     const result = await rawSocket(
       Number(port),
@@ -119,12 +120,12 @@ describe.each(strategies)('strategy $name under hostile input', ({ name, entry }
     expect(result.data).not.toMatch(/200 OK/);
   });
 
-  it('answers 408 to a client that never finishes its body', async () => {
+  it.concurrent('answers 408 to a client that never finishes its body', async ({ expect }) => {
     const result = await rawRequest('POST /emails HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"to":');
     expect(result.data).toMatch(/^HTTP\/1\.1 408/);
   });
 
-  it('refuses a declared oversize body with 413 before it is sent', async () => {
+  it.concurrent('refuses a declared oversize body with 413 before it is sent', async ({ expect }) => {
     const result = await rawRequest('POST /emails HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n');
     expect(result.data).toMatch(/^HTTP\/1\.1 413/);
     expect(result.data).toMatch(/at most 16384/);
