@@ -16,7 +16,7 @@ export type FaultName = (typeof FAULT_NAMES)[number];
 
 export interface BenchOptions {
   quick: boolean;
-  /** Target names as the user typed them (baseline, 1..6, 6-claim, 6-pubsub); empty = every target whose entry exists. */
+  /** Target names as the user typed them (baseline, 1..6, 6-claim, 6-pubsub, 4-web, 6-web); empty = every target whose entry exists. */
   strategies: string[];
   passes: Pass[];
   connections: number;
@@ -68,7 +68,7 @@ export interface BenchOptions {
 // with every target (fewer targets, less time).
 export const knobs: Knob<keyof BenchOptions>[] = [
   { key: 'quick', flag: 'quick', env: 'BENCH_QUICK', kind: 'boolean', normal: 'false', doc: 'Shorter everything (about 3 min on 2 cores with every target): the defaults in [brackets].' },
-  { key: 'strategies', flag: 'strategies', env: 'BENCH_STRATEGIES', kind: 'list', normal: '', doc: 'Targets to run, e.g. baseline,1,2 (6-claim and 6-pubsub: strategy 6 in the crash pass with a second consumer claiming, and on pub/sub). Default: baseline and every target whose entry file exists.' },
+  { key: 'strategies', flag: 'strategies', env: 'BENCH_STRATEGIES', kind: 'list', normal: '', doc: 'Targets to run, e.g. baseline,1,2 (6-claim and 6-pubsub: strategy 6 in the crash pass with a second consumer claiming, and on pub/sub; 4-web and 6-web: the web processes alone, load pass). Default: baseline and every target whose entry file exists.' },
   { key: 'passes', flag: 'passes', env: 'BENCH_PASSES', kind: 'list', normal: 'load,sweep,crash', doc: 'Which passes: load (throughput, latency, delivery), sweep (latency vs sink latency), crash (SIGKILL halfway), faults (see --faults).' },
   { key: 'connections', flag: 'connections', env: 'BENCH_CONNECTIONS', kind: 'integer', min: 1, normal: '50', doc: 'Concurrent HTTP connections (autocannon -c), the same for every target.' },
   { key: 'duration', flag: 'duration', env: 'BENCH_DURATION', kind: 'seconds', normal: '10', quick: '2', doc: 'Seconds of load per run in the load pass, the same for every target.' },

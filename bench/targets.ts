@@ -1,6 +1,7 @@
-// What the benchmark can run: the bare baseline, the six strategies, and two
+// What the benchmark can run: the bare baseline, the six strategies, two
 // runs of strategy 6 that answer one question each in the crash pass (its
-// pub/sub mode, and a dead consumer's entries claimed by a live one). A
+// pub/sub mode, and a dead consumer's entries claimed by a live one), and the
+// web processes of 4 and 6 alone, for the load pass. A
 // target whose entry file is missing is skipped with a note, not an error, so
 // a checkout that deletes a strategy (a workshop exercise) still benchmarks
 // the rest.
@@ -89,6 +90,13 @@ export const targets: Target[] = [
     passes: ['crash', 'faults'],
     faults: ['redis-restart'],
   },
+  // The accept path alone: a web process on a private Redis, with no worker or
+  // consumer beside it on the cores. 6's signups group reacts to every event at
+  // once, where 4's workers wait on the sink, so the whole strategies compare
+  // what their consumers cost too; these two compare what each web process does
+  // per request (one Redis write each).
+  { key: '4-web', name: '4-web', entry: 'strategies/4-redis-queue/web.ts', crash: 'none', sends: false, redis: true, passes: ['load'] },
+  { key: '6-web', name: '6-web', entry: 'strategies/6-event-bus/web.ts', crash: 'none', sends: false, redis: true, passes: ['load'] },
 ];
 
 export const entryExists = (t: Target) => existsSync(path.join(ROOT, t.entry));
