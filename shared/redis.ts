@@ -267,7 +267,7 @@ export function createRedis(address: string, extra: RedisOptions = {}): Redis {
   const a = parseAddress(address);
   if (a.kind === 'url') return new Redis(a.url, redisOptions(extra));
   if (a.kind === 'cluster') return clusterClient(address, a.nodes, extra);
-  return new Redis({
+  const client = new Redis({
     sentinels: a.sentinels,
     name: a.master,
     failoverDetector: true,
@@ -276,6 +276,32 @@ export function createRedis(address: string, extra: RedisOptions = {}): Redis {
     reconnectOnError: (err: Error) => (/^(READONLY|UNBLOCKED)/.test(err.message) ? 2 : false),
     ...redisOptions(extra),
   });
+  return connectsAgainAfterUnaskedEnd(client, address, extra);
+}
+
+/**
+ * ioredis's failover detector can end a Sentinel client for good: a
+ * +switch-master that arrives while the client is already reconnecting (its
+ * primary died and the sentinels were still naming it) aborts that connect
+ * with "Connection is closed." and leaves the client in status "end", where
+ * every later command fails at once. Under load that took strategy 6's web
+ * process or mailer in about one failover of three. A client that ends
+ * without having been asked to (quit, or disconnect without reconnecting)
+ * connects again; duplicate() makes clients that do the same.
+ */
+function connectsAgainAfterUnaskedEnd(client: Redis, address: string, extra: RedisOptions): Redis {
+  let asked = false;
+  const quit = client.quit.bind(client);
+  const disconnect = client.disconnect.bind(client);
+  Object.assign(client, {
+    quit: (...args: Parameters<Redis['quit']>) => ((asked = true), quit(...args)),
+    disconnect: (reconnect = false) => ((asked ||= !reconnect), disconnect(reconnect)),
+    duplicate: (override: RedisOptions = {}) => createRedis(address, { ...extra, ...override }),
+  });
+  client.on('end', () => {
+    if (!asked) setTimeout(() => void client.connect().catch(() => {}), 100).unref();
+  });
+  return client;
 }
 
 /**

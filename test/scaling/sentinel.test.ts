@@ -45,6 +45,13 @@ function sentinelClient(t: SentinelTopology): Redis {
   return redis;
 }
 
+/** Resolves when `client` reaches `status` (ioredis emits each as an event), bounded; errors on the way are expected. */
+const statusEvent = (client: Redis, status: 'end' | 'ready', timeoutMs = 10_000) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "${status}" within ${timeoutMs} ms; status ${client.status}`)), timeoutMs);
+    client.once(status, () => (clearTimeout(timer), resolve()));
+  });
+
 describe('behind Sentinel, with ENQUEUE_REPLICAS=1', () => {
   it('strategy 4: a SIGKILL of the primary under steady load loses no accepted email, the workers carry on without a restart, and a worker killed afterwards is still recovered', async () => {
     await withTopology(async (t) => {
@@ -119,11 +126,64 @@ describe('behind Sentinel, with ENQUEUE_REPLICAS=1', () => {
     });
   });
 
-  describe('with the replica down', () => {
-    // One topology for both strategies (each test leaves it whole again); a fresh one takes some 10 s.
+  it('strategy 6: a SIGKILL of the primary under steady load loses no accepted email, and the mailer and signups groups carry on without a restart', async () => {
+    await withTopology(async (t) => {
+      const { child, url } = await startEntry(STRATEGY_6, env(t));
+      const accepted: string[] = [];
+      let next = 0;
+      let loading = true;
+      const client = async () => {
+        while (loading) {
+          const id = `six-failover-${next++}`;
+          const r = await postTracked(url, id).catch(() => undefined);
+          if (r?.status === 202) accepted.push(id);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      const load = Promise.all(Array.from({ length: 4 }, client));
+      await eventually(() => accepted.length, (n) => n >= 30, 20_000, '30 accepted before the kill');
+      await t.killPrimary();
+      const before = accepted.length;
+      const { old } = { old: t.servers.find((s) => s.pid() === undefined)! };
+      await old.start();
+      await t.replicasOnline(1);
+      await eventually(() => accepted.length, (n) => n >= before + 20, 30_000, '20 more accepted once a replica is back');
+      loading = false;
+      await load;
+
+      await sink.waitFor((_, s) => accepted.every((id) => s.deliveries().has(id)), 60_000, 'every accepted id').catch((err: Error) => {
+        throw new Error(`${err.message}\n${child.lines.filter((l) => l.level !== undefined && Number(l.level) >= 40).map((l) => JSON.stringify(l)).slice(-30).join('\n')}`);
+      });
+      expect(child.lines.filter((l) => l.msg === 'child exited')).toEqual([]);
+      expect(sink.stats().duplicates).toBeLessThanOrEqual(2);
+      await settledStats(url, 30_000);
+      expect(await child.stop('SIGTERM')).toBe(0);
+    });
+  });
+
+  describe('on one topology that each test leaves whole', () => {
+    // A fresh topology takes some 10 s.
     let t: SentinelTopology;
     beforeAll(async () => void (t = await startSentinelTopology()), 60_000);
     afterAll(() => t?.stop());
+
+    it('a client that a +switch-master ended while it was reconnecting connects again', async () => {
+      const client = sentinelClient(t);
+      try {
+        expect(await client.ping()).toBe('PONG');
+        // The race on demand: ioredis's failover detector disconnects the connector while the client is
+        // mid-connect (asking a sentinel), which aborts that connect and ends the client.
+        const connector = (client as unknown as { connector: { disconnect(): void } }).connector;
+        client.once('connecting', () => queueMicrotask(() => connector.disconnect()));
+        const ended = statusEvent(client, 'end');
+        client.disconnect(true);
+        await ended;
+        await statusEvent(client, 'ready');
+        expect(await client.ping()).toBe('PONG');
+      } finally {
+        client.disconnect();
+      }
+    });
 
     for (const [strategy, entry] of [['4', STRATEGY_4], ['6', STRATEGY_6]] as const) {
       it(`strategy ${strategy}: it answers 503 with Retry-After; a retry with the same id once it is back answers 202, and the email arrives once`, async () => {
