@@ -12,7 +12,7 @@
 //   6      loses nothing either (delivered or dead-lettered), and sends again
 //          at most what its mailer held unacknowledged at a kill or restart
 //   6-pubsub  at most once: loses what is published while its subscriber
-//          is away
+//          is away, and what the subscriber had heard and not yet sent
 //   redis-failover with ENQUEUE_REPLICAS=0, for 4-6: the writes the old
 //          primary acknowledged and had not yet passed to its replica are
 //          lost, as docs/scaling-out.md says; with ENQUEUE_REPLICAS=1 nothing

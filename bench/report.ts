@@ -356,7 +356,8 @@ export function sixGoals(result: BenchResult): Lesson[] {
     out.push({
       claim: claimC,
       verdict: down > 0 && p.delivery.lost >= down * 0.9 ? 'yes' : 'no',
-      evidence: `${int(p.delivery.lost)} of ${int(p.delivery.accepted)} lost; ${int(down)} accepted while its subscriber was down (${secs(p.crash.restartMs ?? 0)})${stream ? `; the stream lost ${int(stream.delivery.lost)}` : ''}`,
+      // The rest of the loss: what the subscriber had heard and not yet sent when it was killed (it holds every message as it comes).
+      evidence: `${int(p.delivery.lost)} of ${int(p.delivery.accepted)} lost; ${int(down)} accepted while its subscriber was down (${secs(p.crash.restartMs ?? 0)})${p.delivery.lost > down ? `, ${int(p.delivery.lost - down)} heard and not yet sent at the kill` : ''}${stream ? `; the stream lost ${int(stream.delivery.lost)}` : ''}`,
     });
   } else missing(claimC, 'needs the crash pass with 6-pubsub');
 

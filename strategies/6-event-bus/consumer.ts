@@ -14,7 +14,9 @@
 //   reads it at once; otherwise a live one claims it after CLAIM_MIN_IDLE_MS.
 //   The email being sent at the kill may be delivered twice. With
 //   EVENT_TRANSPORT=pubsub there is no group, no pending list and no retry:
-//   what is published while this process is down never reaches it.
+//   what is published while this process is down never reaches it, and what
+//   it heard and had not sent yet (it takes each message as it comes) dies
+//   with it.
 // Walkthrough: docs/walkthrough.md, "6. Event bus".
 //
 //   REDIS_URL=redis://127.0.0.1:6379 CONSUMER_GROUP=mailer npm run strategy:6:consumer   # as many as you like, on any host
