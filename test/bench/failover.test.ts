@@ -13,12 +13,13 @@ import type { BenchResult, FaultRun } from '../../bench/types.ts';
 const SMALL = ['--idempotency', 'off', '--fault-rate', '30', '--fault-duration', '6', '--fault-latency', '5', '--fault-drain-timeout', '30'];
 
 // Two runs of about 30 s each (the old primary takes some 17 s to rejoin as a
-// replica). Each step of the fault has its own bound of up to 30 s, so on a
-// busy machine the two may take minutes: the hook's bound is that sum.
+// replica). Each step of the fault has its own bound of up to a minute
+// (SENTINEL_STEP_MS: a starved sentinel waits out TILT mode), so on a busy
+// machine the two may take minutes: the hook's bound is that sum.
 let result: BenchResult;
 beforeAll(async () => {
   result = await runBench(parseOptions(['--strategies', '4', '--faults', 'redis-failover', ...SMALL, '--no-write', '--progress', 'off'], {}));
-}, 360_000);
+}, 480_000);
 afterAll(() => killAllNow());
 
 const run = (replicas: number): FaultRun => {

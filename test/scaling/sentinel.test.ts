@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createRedis, formatAddress } from '../../shared/redis.ts';
 import { email, getJson, postEmail, postTracked, settledStats } from '../helpers/http.ts';
-import { startSentinelTopology, type SentinelTopology } from '../helpers/sentinel.ts';
+import { SENTINEL_STEP_MS, startSentinelTopology, type SentinelTopology } from '../helpers/sentinel.ts';
 import { startServices } from '../helpers/services.ts';
 import { startEntry, type LogLine } from '../helpers/spawn.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -15,6 +15,8 @@ import { eventually } from '../helpers/wait.ts';
 const { sink } = await startServices();
 const STRATEGY_4 = 'strategies/4-redis-queue/main.ts';
 const STRATEGY_6 = 'strategies/6-event-bus/main.ts';
+// A failover and a rejoin, each bounded by SENTINEL_STEP_MS, and the load and deliveries around them.
+const FAILOVER_TEST_MS = 4 * SENTINEL_STEP_MS;
 
 const workerOnline = (l: LogLine) => l.msg === 'child online' && l.child === 'worker';
 const recoveredLine = (l: LogLine) => /^recovered/.test(l.msg ?? '');
@@ -124,7 +126,7 @@ describe('behind Sentinel, with ENQUEUE_REPLICAS=1', () => {
       await settledStats(url, 20_000);
       expect(await child.stop('SIGTERM')).toBe(0);
     });
-  });
+  }, FAILOVER_TEST_MS);
 
   it('strategy 6: a SIGKILL of the primary under steady load loses no accepted email, and the mailer and signups groups carry on without a restart', async () => {
     await withTopology(async (t) => {
@@ -159,12 +161,12 @@ describe('behind Sentinel, with ENQUEUE_REPLICAS=1', () => {
       await settledStats(url, 30_000);
       expect(await child.stop('SIGTERM')).toBe(0);
     });
-  });
+  }, FAILOVER_TEST_MS);
 
   describe('on one topology that each test leaves whole', () => {
     // A fresh topology takes some 10 s.
     let t: SentinelTopology;
-    beforeAll(async () => void (t = await startSentinelTopology()), 60_000);
+    beforeAll(async () => void (t = await startSentinelTopology()), 2 * SENTINEL_STEP_MS);
     afterAll(() => t?.stop());
 
     it('a client that a +switch-master ended while it was reconnecting connects again', async () => {
@@ -220,7 +222,7 @@ describe('behind Sentinel, with ENQUEUE_REPLICAS=1', () => {
         expect(sink.deliveries().get('durable')).toBe(1);
         expect(sink.stats().duplicates).toBe(0);
         expect(await child.stop('SIGTERM')).toBe(0);
-      });
+      }, 3 * SENTINEL_STEP_MS);
     }
   });
 });
