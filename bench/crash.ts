@@ -48,7 +48,8 @@ async function gone(pid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
-export async function crash(run: TargetRun, loadStartedAt: number): Promise<CrashOutcome> {
+/** `whileDown` runs once the killed process is gone and before its replacement is waited for (it comes back after a backoff). */
+export async function crash(run: TargetRun, loadStartedAt: number, whileDown?: () => Promise<void>): Promise<CrashOutcome> {
   if (run.target.crash === 'none') throw new Error(`${run.target.name} has nothing to crash`);
   const atMs = Date.now() - loadStartedAt;
 
@@ -58,6 +59,7 @@ export async function crash(run: TargetRun, loadStartedAt: number): Promise<Cras
     signalGroup(killed.pid, 'SIGKILL');
     await killed.exited;
     const killedIsGone = await gone(killed.pid, 2000);
+    await whileDown?.();
     try {
       const next = await spawnReady(run.target, run.env, run.nodeArgs);
       run.proc = next.proc;
@@ -83,6 +85,7 @@ export async function crash(run: TargetRun, loadStartedAt: number): Promise<Cras
     return { kind, killedPid, atMs, restartedPid: null, restartMs: null, killedIsGone: true, error: `could not kill it: ${(err as Error).message}` };
   }
   const killedIsGone = await gone(killedPid, 2000);
+  await whileDown?.();
   try {
     const next = await run.proc.waitForLine(
       (l) => isChildOnline(l) && l.childPid !== killedPid && run.proc.lines.indexOf(l) >= seenBefore,

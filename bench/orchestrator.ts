@@ -28,7 +28,7 @@ import type { BenchOptions, FaultName, Pass } from './options.ts';
 import { spawnEntry, stopAll, stopProc } from './processes.ts';
 import { summarizeProfiles, type ProfileDir } from './profile.ts';
 import { newestQueueSection } from './queue/report.ts';
-import { redelivery, startClaimer, waitUntilHeld } from './redelivery.ts';
+import { heldBy, redelivery, startClaimer, waitUntilHeld } from './redelivery.ts';
 import { startSinkProcess, type LedgerEntry, type SinkClient } from './sink.ts';
 import { isSupervised, runsIn, selectTargets, type Target } from './targets.ts';
 import { fileStamp } from './write.ts';
@@ -329,9 +329,11 @@ async function crashAndCount(run: TargetRun, prefix: string, options: BenchOptio
   report('crash', { phaseEndsAt: loadEnds });
   const pendingAtKill = await Promise.race([waitForPending(run.url), untilAborted(signal)]);
   const { consumer } = run.target;
-  const held = consumer ? await waitUntilHeld(run.redisUrl!, consumer) : [];
+  let held = consumer ? await waitUntilHeld(run.redisUrl!, consumer) : [];
   const inFlightAtKill = load.inFlight();
-  const outcome = await Promise.race([crash(run, loadStarted), untilAborted(signal)]);
+  // What it held when it died is read again once it is gone and before it is back: an ack can land between the read above and the kill.
+  const readHeld = consumer ? async () => void (held = await heldBy(run.redisUrl!, consumer).catch(() => held)) : undefined;
+  const outcome = await Promise.race([crash(run, loadStarted, readHeld), untilAborted(signal)]);
   report('load', { phaseEndsAt: loadEnds, currentRate: load.lastSecond });
   const record = await load.done;
   signal?.throwIfAborted();

@@ -1,6 +1,6 @@
-// Strategy 6's crash, read from its stream: which entries the consumer about
-// to be killed had read and not acknowledged (XPENDING, just before the kill),
-// and how long after the kill the sink accepted each of them again. Only an
+// Strategy 6's crash, read from its stream: which entries the killed consumer
+// had read and not acknowledged (XPENDING, once it is gone and before it is
+// back), and how long after the kill the sink accepted each of them again. Only an
 // entry that is not acknowledged is sent again, so these are also the most a
 // kill can duplicate.
 //
