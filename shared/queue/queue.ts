@@ -24,6 +24,10 @@ export interface EnqueueOptions {
   id?: string;
 }
 
+interface EnqueueTurn {
+  add(id: string, payload: string, className: string): Promise<void>;
+}
+
 export type JobState = 'queued' | 'delayed' | 'working' | 'succeeded' | 'failed';
 
 export interface JobStatus {
@@ -68,15 +72,37 @@ export class Queue {
     this.statusTtlMs = options.statusTtlMs ?? defaults.statusTtlMs;
   }
 
-  /** Adds a job to the tail of `queue`; resolves with its id once Redis has it. */
+  /**
+   * Adds a job to the tail of `queue`; resolves with its id once Redis has it.
+   * The jobs enqueued in one turn of the event loop (a web process answering
+   * many requests at once) go to Redis in one script call, in the order they
+   * were enqueued: one round trip and one command for Redis to run, not one
+   * per job. Each still resolves only once Redis has it.
+   */
   async enqueue(queue: string, className: string, args: unknown[] = [], options: EnqueueOptions = {}): Promise<string> {
     const id = options.id ?? randomUUID();
-    const now = Date.now();
-    const k = this.keys;
-    await run(this.redis, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), k.job(id)], [
-      queue, encodePayload(queue, className, args, id, now), this.statusTtlMs, now, className, id,
-    ]);
+    await this.enqueuing(queue).add(id, encodePayload(queue, className, args, id, Date.now()), className);
     return id;
+  }
+
+  private readonly turns = new Map<string, EnqueueTurn>();
+
+  /** This turn's batch for `queue`, sent once the turn is over. */
+  private enqueuing(queue: string): EnqueueTurn {
+    let turn = this.turns.get(queue);
+    if (!turn) {
+      const jobs: { id: string; payload: string; className: string }[] = [];
+      const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.turns.delete(queue);
+        const k = this.keys;
+        return run(this.redis, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), ...jobs.map((j) => k.job(j.id))], [
+          queue, this.statusTtlMs, Date.now(), ...jobs.flatMap((j) => [j.payload, j.className]),
+        ]);
+      });
+      turn = { add: (id, payload, className) => (jobs.push({ id, payload, className }), sent.then(() => undefined)) };
+      this.turns.set(queue, turn);
+    }
+    return turn;
   }
 
   /** Many jobs of one class in one round trip (each still its own atomic script). */
@@ -86,9 +112,7 @@ export class Queue {
     const pipe = pipeline(this.redis);
     const ids = argsList.map((args) => {
       const id = randomUUID();
-      queueOn(pipe, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), k.job(id)], [
-        queue, encodePayload(queue, className, args, id, now), this.statusTtlMs, now, className, id,
-      ]);
+      queueOn(pipe, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), k.job(id)], [queue, this.statusTtlMs, now, encodePayload(queue, className, args, id, now), className]);
       return id;
     });
     const results = (await pipe.exec()) ?? [];

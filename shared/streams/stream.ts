@@ -24,16 +24,25 @@ export const keys = (stream: string) => ({
 // (a Redis restart, a network cut), though Redis may have run it. These
 // scripts make a second run change nothing: no second entry, no count twice.
 const SCRIPTS = {
-  // KEYS: the stream, <stream>:appended:<id>. ARGV: maxlen, ms to remember the id, then field, value, ...
+  // KEYS: the stream, then <stream>:appended:<id> of each event. ARGV: maxlen, ms to remember an id, then
+  // per event: how many field and value strings follow, then field, value, ... Answers each event's entry id.
   // A second append still writes (the id is remembered longer), so a WAIT after it (ENQUEUE_REPLICAS) covers the first.
-  appendOnce: `local seen = redis.call('GET', KEYS[2])
-if seen then
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-  return seen
+  appendOnce: `local entries = {}
+local at = 3
+for i = 2, #KEYS do
+  local n = tonumber(ARGV[at])
+  local seen = redis.call('GET', KEYS[i])
+  if seen then
+    redis.call('PEXPIRE', KEYS[i], ARGV[2])
+    entries[i - 1] = seen
+  else
+    local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, at + 1, at + n))
+    redis.call('SET', KEYS[i], entry, 'PX', ARGV[2])
+    entries[i - 1] = entry
+  end
+  at = at + 1 + n
 end
-local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
-redis.call('SET', KEYS[2], entry, 'PX', ARGV[2])
-return entry`,
+return entries`,
   // KEYS: the stream, the group's processed counter. ARGV: group, entry ids. XACK counts only entries still pending.
   ack: `local acked = redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
 if acked > 0 then redis.call('INCRBY', KEYS[2], acked) end`,
@@ -110,7 +119,8 @@ export class EventStream {
     readonly maxlen: number,
   ) {
     this.keys = keys(name);
-    const numberOfKeys: Record<keyof typeof SCRIPTS, number> = { appendOnce: 2, ack: 2, deadLetter: 4 };
+    // appendOnce takes a key per event: its calls pass the number of keys first.
+    const numberOfKeys: Record<keyof typeof SCRIPTS, number | undefined> = { appendOnce: undefined, ack: 2, deadLetter: 4 };
     for (const [command, lua] of Object.entries(SCRIPTS)) redis.defineCommand(command, { numberOfKeys: numberOfKeys[command as keyof typeof SCRIPTS], lua });
   }
 
@@ -122,13 +132,27 @@ export class EventStream {
    * Appends one event; resolves with its entry id once Redis has it. An event
    * with an `id` field is appended once per id: again within a day (a client
    * retrying, a command resent after a dropped connection) it answers the
-   * first entry's id.
+   * first entry's id. Such events appended in one turn of the event loop go
+   * to Redis in one script call, in order, as the queue's enqueues do.
    */
   async append(fields: Record<string, string>): Promise<string> {
     const pairs = Object.entries(fields).flat();
     if (fields.id === undefined) return (await this.redis.xadd(this.name, 'MAXLEN', '~', this.maxlen, '*', ...pairs))!;
-    return (await this.scripts.appendOnce(this.name, this.keys.appended(fields.id), this.maxlen, APPENDED_KEPT_MS, ...pairs)) as string;
+    if (!this.turn) {
+      const events: { id: string; pairs: string[] }[] = [];
+      const sent = new Promise((resolve) => setImmediate(resolve)).then(() => {
+        this.turn = undefined;
+        const keys = [this.name, ...events.map((e) => this.keys.appended(e.id))];
+        return this.scripts.appendOnce(keys.length, ...keys, this.maxlen, APPENDED_KEPT_MS, ...events.flatMap((e) => [e.pairs.length, ...e.pairs])) as Promise<string[]>;
+      });
+      this.turn = { events, sent };
+    }
+    const i = this.turn.events.push({ id: fields.id, pairs }) - 1;
+    return (await this.turn.sent)[i]!;
   }
+
+  /** The events appended in this turn of the event loop, sent once it is over. */
+  private turn: { events: { id: string; pairs: string[] }[]; sent: Promise<string[]> } | undefined;
 
   /** Acknowledges handled entries and counts them in the group's processed, each once however often it is asked. */
   async ack(group: string, entryIds: string[]): Promise<void> {

@@ -57,6 +57,19 @@ describe('consumer groups', () => {
     expect(await redis.xlen(stream.keys.dead)).toBe(0);
   });
 
+  it('events appended in one turn reach the stream in order, in one script call; an id twice in the turn is one entry', async () => {
+    const calls = async () => [...(await redis.info('commandstats')).matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    await stream.append({ id: 'warm-up' });
+    const before = await calls();
+    const lengthBefore = await redis.xlen(stream.name);
+    const ids = await Promise.all(['t-1', 't-2', 't-1', 't-3'].map((id) => stream.append({ id })));
+    expect((await calls()) - before).toBe(1);
+    expect(ids[2]).toBe(ids[0]);
+    expect(await redis.xlen(stream.name)).toBe(lengthBefore + 3);
+    const last = await redis.xrevrange(stream.name, '+', '-', 'COUNT', 3);
+    expect(last.map(([id, pairs]) => [id, pairs[1]]).reverse()).toEqual([[ids[0], 't-1'], [ids[1], 't-2'], [ids[3], 't-3']]);
+  });
+
   it('one ack of several entries counts only those still pending', async () => {
     await stream.ensureGroup('batch', '$');
     const [a, b, c] = [await stream.append({ n: 'a' }), await stream.append({ n: 'b' }), await stream.append({ n: 'c' })];
