@@ -11,6 +11,7 @@ import { encodePayload, type FailureRecord } from './job.ts';
 import { keys, type Keys } from './keys.ts';
 import { pipeline, queueOn, run } from './scripts.ts';
 import { readStats, type QueueStats } from './stats.ts';
+import { perTurn } from '../per-turn.ts';
 
 export interface QueueOptions {
   redis: Redis;
@@ -22,10 +23,6 @@ export interface QueueOptions {
 export interface EnqueueOptions {
   /** Job id; a UUID when left out. An id that still has a status is not enqueued twice. */
   id?: string;
-}
-
-interface EnqueueTurn {
-  add(id: string, payload: string, className: string): Promise<void>;
 }
 
 export type JobState = 'queued' | 'delayed' | 'working' | 'succeeded' | 'failed';
@@ -81,28 +78,25 @@ export class Queue {
    */
   async enqueue(queue: string, className: string, args: unknown[] = [], options: EnqueueOptions = {}): Promise<string> {
     const id = options.id ?? randomUUID();
-    await this.enqueuing(queue).add(id, encodePayload(queue, className, args, id, Date.now()), className);
+    await this.enqueuer(queue)({ id, payload: encodePayload(queue, className, args, id, Date.now()), className });
     return id;
   }
 
-  private readonly turns = new Map<string, EnqueueTurn>();
+  private readonly enqueuers = new Map<string, (job: { id: string; payload: string; className: string }) => Promise<number>>();
 
-  /** This turn's batch for `queue`, sent once the turn is over. */
-  private enqueuing(queue: string): EnqueueTurn {
-    let turn = this.turns.get(queue);
-    if (!turn) {
-      const jobs: { id: string; payload: string; className: string }[] = [];
-      const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        this.turns.delete(queue);
-        const k = this.keys;
-        return run(this.redis, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), ...jobs.map((j) => k.job(j.id))], [
+  /** Sends the jobs of one turn for `queue` in one enqueue script (shared/per-turn.ts). */
+  private enqueuer(queue: string) {
+    let add = this.enqueuers.get(queue);
+    if (!add) {
+      const k = this.keys;
+      add = perTurn((jobs: { id: string; payload: string; className: string }[]) =>
+        run<number[]>(this.redis, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), ...jobs.map((j) => k.job(j.id))], [
           queue, this.statusTtlMs, Date.now(), ...jobs.flatMap((j) => [j.payload, j.className]),
-        ]);
-      });
-      turn = { add: (id, payload, className) => (jobs.push({ id, payload, className }), sent.then(() => undefined)) };
-      this.turns.set(queue, turn);
+        ]),
+      );
+      this.enqueuers.set(queue, add);
     }
-    return turn;
+    return add;
   }
 
   /** Many jobs of one class in one round trip (each still its own atomic script). */

@@ -16,6 +16,7 @@
 // and the consumer carries on.
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import { perTurn } from '../per-turn.ts';
 import type { EventStream } from './stream.ts';
 
 export interface Entry {
@@ -75,7 +76,6 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
   private claimDue = false;
   private sweeping: Promise<void> | undefined;
   private reconnected = false;
-  private acking: { entries: Entry[]; done: Promise<void> } | undefined;
 
   constructor(options: ConsumerOptions) {
     super();
@@ -216,23 +216,15 @@ export class GroupConsumer extends EventEmitter<ConsumerEvents> {
 
   /**
    * Entries handled in the same turn of the event loop are acknowledged
-   * together, after it: a counting group that handles 50 entries of one read
-   * makes one script call, not 50. Until the call lands the entries are still
-   * pending (and their slots taken), so a crash meanwhile runs them again,
-   * as it would with one call each.
+   * together, after it (shared/per-turn.ts): a counting group that handles 50
+   * entries of one read makes one script call, not 50. Until the call lands
+   * the entries are still pending (and their slots taken), so a crash
+   * meanwhile runs them again, as it would with one call each.
    */
-  private ack(entry: Entry): Promise<void> {
-    if (!this.acking) {
-      const batch: { entries: Entry[]; done: Promise<void> } = { entries: [], done: Promise.resolve() };
-      batch.done = new Promise((resolve) => setImmediate(resolve)).then(() => {
-        this.acking = undefined; // what finishes from here on waits for the next batch
-        return this.o.ack(batch.entries);
-      });
-      this.acking = batch;
-    }
-    this.acking.entries.push(entry);
-    return this.acking.done;
-  }
+  private readonly ack = perTurn(async (entries: Entry[]) => {
+    await this.o.ack(entries);
+    return entries.map(() => undefined);
+  });
 
   private run(entry: Entry): void {
     const started = performance.now();

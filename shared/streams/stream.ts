@@ -11,6 +11,7 @@
 //   <stream>:stat:<group>:<counter>   processed, dead and trimmed, per group
 //   <stream>:appended:<event id>      the entry an event's id was appended as, for a day
 import type { Redis } from 'ioredis';
+import { perTurn } from '../per-turn.ts';
 
 export const keys = (stream: string) => ({
   stream,
@@ -138,21 +139,14 @@ export class EventStream {
   async append(fields: Record<string, string>): Promise<string> {
     const pairs = Object.entries(fields).flat();
     if (fields.id === undefined) return (await this.redis.xadd(this.name, 'MAXLEN', '~', this.maxlen, '*', ...pairs))!;
-    if (!this.turn) {
-      const events: { id: string; pairs: string[] }[] = [];
-      const sent = new Promise((resolve) => setImmediate(resolve)).then(() => {
-        this.turn = undefined;
-        const keys = [this.name, ...events.map((e) => this.keys.appended(e.id))];
-        return this.scripts.appendOnce(keys.length, ...keys, this.maxlen, APPENDED_KEPT_MS, ...events.flatMap((e) => [e.pairs.length, ...e.pairs])) as Promise<string[]>;
-      });
-      this.turn = { events, sent };
-    }
-    const i = this.turn.events.push({ id: fields.id, pairs }) - 1;
-    return (await this.turn.sent)[i]!;
+    return this.appendById({ id: fields.id, pairs });
   }
 
-  /** The events appended in this turn of the event loop, sent once it is over. */
-  private turn: { events: { id: string; pairs: string[] }[]; sent: Promise<string[]> } | undefined;
+  /** The events with an id appended in one turn, in one script call (shared/per-turn.ts). */
+  private readonly appendById = perTurn((events: { id: string; pairs: string[] }[]) => {
+    const keys = [this.name, ...events.map((e) => this.keys.appended(e.id))];
+    return this.scripts.appendOnce(keys.length, ...keys, this.maxlen, APPENDED_KEPT_MS, ...events.flatMap((e) => [e.pairs.length, ...e.pairs])) as Promise<string[]>;
+  });
 
   /** Acknowledges handled entries and counts them in the group's processed, each once however often it is asked. */
   async ack(group: string, entryIds: string[]): Promise<void> {
