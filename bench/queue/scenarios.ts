@@ -42,7 +42,7 @@ export interface LibSettings {
   pollMs?: number;
   /** node-resque only: a Scheduler that recovers a dead worker's job (see node-resque.ts). */
   tuned?: boolean;
-  /** Ours only: false = no status hash per job (statusTtlMs 0), as node-resque keeps none; default true. */
+  /** Ours only: false = no status per job (statusTtlMs 0), as node-resque keeps none; default true. */
   keepStatus?: boolean;
 }
 

@@ -95,4 +95,10 @@ export const defaults = {
   recoveryIntervalMs: 1_000,
   /** Jobs moved from the delayed schedule per script call, so one call never blocks Redis for long. */
   moveBatch: 1_000,
+  /**
+   * Compact statuses of waiting jobs the leader looks at per recovery interval
+   * (lua/sweepQueued.lua): a million waiting jobs are walked in about 17
+   * minutes, a short step each second.
+   */
+  sweepBatch: 1_000,
 } as const;

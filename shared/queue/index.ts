@@ -7,7 +7,7 @@ export { Worker, type WorkerOptions, type Jobs, type Perform, type StopResult } 
 export { MultiWorker, type MultiWorkerOptions, type MultiWorkerAction, type MultiWorkerEvents } from './multi-worker.ts';
 export { Scheduler, type SchedulerOptions } from './scheduler.ts';
 export type { WorkerEvents, SchedulerEvents, Recovery } from './events.ts';
-export { type Job, type FailureRecord, InvalidPayloadError, UnknownJobError, backoffMs } from './job.ts';
+export { type Job, type FailureRecord, InvalidPayloadError, UnknownJobError, backoffMs, newJobId } from './job.ts';
 export type { QueueStats, QueueInfo, WorkerInfo, MultiWorkerStatus } from './stats.ts';
 export { keys, type Keys } from './keys.ts';
 export { defaults } from './defaults.ts';

@@ -51,7 +51,9 @@ export function keys(namespace: string = defaults.namespace) {
     heartbeats: `${p}heartbeats`,
     /** list of at most one token: "this queue has work", for workers blocked on several queues */
     wake: (q: string) => `${p}wake:${q}`,
-    /** hash: status of one job {state, queue, class, attempts, error, ...} */
+    /** hash: job id -> "<enqueued_at ms>|<queue>|<class>", the status of a job still waiting since its enqueue (lua/includes/status.lua) */
+    queued: `${p}queued`,
+    /** hash: status of one job {state, queue, class, attempts, error, ...}, from its first start, retry or failure on */
     job: (id: string) => `${p}job:${id}`,
     /** string: token of the scheduler that currently leads */
     leader: `${p}scheduler:leader`,

@@ -4,10 +4,9 @@
 // Every change is one Lua script or one MULTI, so each is atomic. A Queue holds no connection of its own:
 // it uses the client it is given, which the web process shares with nothing
 // else and a worker process shares with its Worker and Scheduler.
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { defaults } from './defaults.ts';
-import { encodePayload, type FailureRecord } from './job.ts';
+import { checkQueueName, encodePayload, newJobId, type FailureRecord } from './job.ts';
 import { keys, type Keys } from './keys.ts';
 import { pipeline, queueOn, run } from './scripts.ts';
 import { readStats, type QueueStats } from './stats.ts';
@@ -21,7 +20,7 @@ export interface QueueOptions {
 }
 
 export interface EnqueueOptions {
-  /** Job id; a UUID when left out. An id that still has a status is not enqueued twice. */
+  /** Job id; a new one (newJobId) when left out. An id that still has a status is not enqueued twice. */
   id?: string;
 }
 
@@ -58,6 +57,12 @@ function payloadTarget(payload: string): { queue: string; id: string } {
   }
 }
 
+/** A waiting job's compact status, "<enqueued_at>|<queue>|<class>", as the fields of its own status hash. */
+function queuedStatus(compact: string): Record<string, string> {
+  const [, at = '', queue = '', className = ''] = /^(\d+)\|([^|]*)\|(.*)$/s.exec(compact) ?? [];
+  return { state: 'queued', queue, class: className, attempts: '0', enqueued_at: at, updated_at: at };
+}
+
 export class Queue {
   readonly redis: Redis;
   readonly keys: Keys;
@@ -77,7 +82,8 @@ export class Queue {
    * per job. Each still resolves only once Redis has it.
    */
   async enqueue(queue: string, className: string, args: unknown[] = [], options: EnqueueOptions = {}): Promise<string> {
-    const id = options.id ?? randomUUID();
+    checkQueueName(queue);
+    const id = options.id ?? newJobId();
     await this.enqueuer(queue)({ id, payload: encodePayload(queue, className, args, id, Date.now()), className });
     return id;
   }
@@ -90,8 +96,8 @@ export class Queue {
     if (!add) {
       const k = this.keys;
       add = perTurn((jobs: { id: string; payload: string; className: string }[]) =>
-        run<number[]>(this.redis, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), ...jobs.map((j) => k.job(j.id))], [
-          queue, this.statusTtlMs, Date.now(), ...jobs.flatMap((j) => [j.payload, j.className]),
+        run<number[]>(this.redis, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), k.queued], [
+          queue, this.statusTtlMs, Date.now(), k.prefix, ...jobs.flatMap((j) => [j.payload, j.className, j.id]),
         ]),
       );
       this.enqueuers.set(queue, add);
@@ -101,12 +107,13 @@ export class Queue {
 
   /** Many jobs of one class in one round trip (each still its own atomic script). */
   async enqueueMany(queue: string, className: string, argsList: unknown[][]): Promise<string[]> {
+    checkQueueName(queue);
     const k = this.keys;
     const now = Date.now();
     const pipe = pipeline(this.redis);
     const ids = argsList.map((args) => {
-      const id = randomUUID();
-      queueOn(pipe, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), k.job(id)], [queue, this.statusTtlMs, now, encodePayload(queue, className, args, id, now), className]);
+      const id = newJobId();
+      queueOn(pipe, 'enqueue', [k.queues, k.queue(queue), k.wake(queue), k.queued], [queue, this.statusTtlMs, now, k.prefix, encodePayload(queue, className, args, id, now), className, id]);
       return id;
     });
     const results = (await pipe.exec()) ?? [];
@@ -119,13 +126,14 @@ export class Queue {
    * the second, so the job waits for the first whole second at or after it.
    */
   async enqueueAt(timestampMs: number, queue: string, className: string, args: unknown[] = [], options: EnqueueOptions = {}): Promise<string> {
-    const id = options.id ?? randomUUID();
+    checkQueueName(queue);
+    const id = options.id ?? newJobId();
     const now = Date.now();
     const second = Math.ceil(timestampMs / 1000);
     const payload = encodePayload(queue, className, args, id, now);
     const k = this.keys;
     await run(this.redis, 'schedule', [k.schedule, k.delayed(second), k.timestamps(payload), k.job(id)], [
-      second, payload, this.statusTtlMs, now, queue, className, Math.round(timestampMs),
+      second, payload, this.statusTtlMs, now, queue, className, Math.round(timestampMs), k.prefix, id,
     ]);
     return id;
   }
@@ -134,9 +142,19 @@ export class Queue {
     return this.enqueueAt(Date.now() + delayMs, queue, className, args, options);
   }
 
-  /** The job's status, or null when it is unknown or its status expired. */
+  /**
+   * The job's status, or null when it is unknown or its status expired. Both
+   * places a status can be (lua/includes/status.lua) are read in one MULTI, so
+   * a job that starts between two reads is not missed in both.
+   */
   async status(id: string): Promise<JobStatus | null> {
-    const h = await this.redis.hgetall(this.keys.job(id));
+    const k = this.keys;
+    const replies = ((await this.redis.multi().hget(k.queued, id).hgetall(k.job(id)).exec()) ?? []).map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
+    const [compact, hash] = replies as [string | null, Record<string, string>];
+    const h = compact === null ? hash : queuedStatus(compact);
     if (!h.state) return null;
     const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
     return {

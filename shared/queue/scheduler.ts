@@ -4,7 +4,9 @@
 //     each in one Lua step, so a crash mid-move loses nothing;
 //   - hands the processing list of every dead worker (heartbeat expired) back
 //     to the head of its queues: a job of a kill -9'd worker runs again within
-//     seconds, not after node-resque's hour.
+//     seconds, not after node-resque's hour;
+//   - walks the compact statuses of waiting jobs, a step at a time, dropping
+//     those older than the status TTL (lua/sweepQueued.lua).
 // Every worker process runs one, so whichever process survives leads. The lock
 // only saves work: both scripts are atomic, so two leaders overlapping during a
 // lock hand-over do no harm.
@@ -27,6 +29,10 @@ export interface SchedulerOptions {
   leaderRenewMs?: number;
   recoveryIntervalMs?: number;
   moveBatch?: number;
+  /** The status TTL the queues use (Queue's statusTtlMs): older compact statuses of waiting jobs are dropped. */
+  statusTtlMs?: number;
+  /** Compact statuses the sweep looks at per step; one step runs with each look for dead workers. */
+  sweepBatch?: number;
   /**
    * After a reconnect, judge nobody dead for this long: the workers were cut off
    * too, and need a beat to show they are alive. Use the workers' heartbeat TTL.
@@ -54,6 +60,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private nextRecoveryAt = 0;
   private graceUntil = 0;
   private connectedOnce = false;
+  private sweepCursor = '0';
 
   constructor(options: SchedulerOptions) {
     super();
@@ -66,6 +73,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       leaderRenewMs: options.leaderRenewMs ?? defaults.leaderRenewMs,
       recoveryIntervalMs: options.recoveryIntervalMs ?? defaults.recoveryIntervalMs,
       moveBatch: options.moveBatch ?? defaults.moveBatch,
+      statusTtlMs: options.statusTtlMs ?? defaults.statusTtlMs,
+      sweepBatch: options.sweepBatch ?? defaults.sweepBatch,
       heartbeatTtlMs: options.heartbeatTtlMs ?? defaults.heartbeatTtlMs,
       reconnectGraceMs: options.reconnectGraceMs ?? options.heartbeatTtlMs ?? defaults.heartbeatTtlMs,
     };
@@ -123,6 +132,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (now >= this.nextRecoveryAt && now >= this.graceUntil) {
           this.nextRecoveryAt = now + this.o.recoveryIntervalMs;
           await this.recoverDeadWorkers();
+          await this.sweepQueuedStatuses();
         }
       }
     } catch (err) {
@@ -148,6 +158,20 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     if (total > 0) this.emit('moved', total);
     return total;
+  }
+
+  /**
+   * One step of the walk over the compact statuses of waiting jobs: looks at
+   * about sweepBatch of them and drops those enqueued longer ago than the
+   * status TTL. Resolves with how many it dropped.
+   */
+  async sweepQueuedStatuses(): Promise<number> {
+    if (this.o.statusTtlMs <= 0) return 0;
+    const [cursor, dropped] = await run<[string, number]>(this.redis, 'sweepQueued', [this.keys.queued], [
+      this.sweepCursor, this.o.sweepBatch, Date.now(), this.o.statusTtlMs,
+    ]);
+    this.sweepCursor = cursor;
+    return dropped;
   }
 
   /** Hands back the jobs of every worker whose heartbeat expired. */

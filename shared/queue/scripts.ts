@@ -10,7 +10,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 export const scriptNames = [
   'enqueue', 'schedule', 'reserve', 'start', 'ack', 'retry', 'fail',
   'heartbeat', 'recover', 'moveDue', 'lock', 'unlock', 'retryFailed',
-  'enqueueDelayedNow', 'removeDelayed',
+  'enqueueDelayedNow', 'removeDelayed', 'sweepQueued',
 ] as const;
 export type ScriptName = (typeof scriptNames)[number];
 type Arg = string | number;

@@ -208,7 +208,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const statusTtlMs = this.o.statusTtlMs ?? defaults.statusTtlMs;
     const isPermanent = this.o.isPermanent ?? ((e: unknown) => (e as { permanent?: unknown }).permanent === true);
     const retry = !permanent && !isPermanent(error) && job.attempt < maxAttempts;
-    const jobKey = k.job(job.id ?? '');
     this.acks.forget(job);
     let delayMs = 0;
     const write = retry
@@ -217,13 +216,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
           const runAt = Date.now() + delayMs;
           const second = Math.ceil(runAt / 1000);
           const next = nextAttemptPayload(job);
-          return run(this.o.redis, 'retry', [k.processing(this.name), k.schedule, k.delayed(second), k.timestamps(next), jobKey], [
-            job.payload, next, second, statusTtlMs, Date.now(), job.attempt, error.message, runAt,
+          return run(this.o.redis, 'retry', [k.processing(this.name), k.schedule, k.delayed(second), k.timestamps(next), k.queued], [
+            job.payload, next, second, statusTtlMs, Date.now(), job.attempt, error.message, runAt, k.prefix, job.id ?? '',
           ]);
         }
       : () =>
-          run(this.o.redis, 'fail', [k.processing(this.name), k.failed, k.failedCount, k.workerFailed(this.name), jobKey], [
-            job.payload, JSON.stringify(failureRecord(this.name, job, error)), statusTtlMs, Date.now(), job.attempt, error.message,
+          run(this.o.redis, 'fail', [k.processing(this.name), k.failed, k.failedCount, k.workerFailed(this.name), k.queued], [
+            job.payload, JSON.stringify(failureRecord(this.name, job, error)), statusTtlMs, Date.now(), job.attempt, error.message, k.prefix, job.id ?? '',
           ]);
     for (let tries = 0; ; tries++) {
       try {

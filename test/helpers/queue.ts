@@ -4,7 +4,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach } from 'vitest';
-import { Queue } from '../../shared/queue/index.ts';
+import { Queue, Worker, type Jobs, type WorkerOptions } from '../../shared/queue/index.ts';
 import { createRedis, startPrivateRedis, type PrivateRedis } from '../../shared/redis.ts';
 
 export interface TestRedis {
@@ -38,6 +38,8 @@ export interface QueueTestbed extends TestRedis {
   queue: Queue;
   /** Stops something (a worker, a scheduler, a node-resque client) when the current test ends, pass or fail; the last registered stops first. */
   afterTest(stop: () => Promise<unknown>): void;
+  /** A Worker on the tests' client (queue "q" unless options say otherwise), stopped when the test ends; its errors go to onError (default: logged). */
+  worker(jobs: Jobs, options?: Partial<WorkerOptions>, onError?: (err: Error) => void): Worker;
 }
 
 /**
@@ -59,7 +61,14 @@ export async function queueTestbed(): Promise<QueueTestbed> {
     for (const stop of stops.splice(0).reverse()) await stop();
   });
   afterAll(() => t.close());
-  return { ...t, redis, queue, afterTest: (stop) => void stops.push(stop) };
+  const afterTest = (stop: () => Promise<unknown>) => void stops.push(stop);
+  const worker = (jobs: Jobs, options: Partial<WorkerOptions> = {}, onError = (err: Error) => console.error('worker error', err)) => {
+    const w = new Worker({ redis, queues: ['q'], jobs, ...options });
+    w.on('error', onError);
+    afterTest(() => w.stop(500));
+    return w;
+  };
+  return { ...t, redis, queue, afterTest, worker };
 }
 
 /** Resolves with the arguments of the next matching event; rejects after timeoutMs. */

@@ -8,7 +8,8 @@ import * as NR from 'node-resque';
 import { Scheduler, Worker, type Jobs, type Job, type WorkerOptions } from '../../shared/queue/index.ts';
 import { nextEvent, queueTestbed, until } from '../helpers/queue.ts';
 
-const { redis, queue, server, client, afterTest } = await queueTestbed();
+const testbed = await queueTestbed();
+const { redis, queue, server, client, afterTest } = testbed;
 const connection = { host: '127.0.0.1', port: server.port, namespace: 'resque' };
 
 async function resqueQueue(): Promise<NR.Queue> {
@@ -30,10 +31,7 @@ async function resqueWorker(jobs: NR.Jobs): Promise<NR.Worker> {
 
 /** Our Worker on the emails queue. */
 function ourWorker(jobs: Jobs, options: Partial<WorkerOptions> = {}): Worker {
-  const w = new Worker({ redis, queues: ['emails'], jobs, ...options });
-  w.on('error', () => {});
-  afterTest(() => w.stop(500));
-  return w;
+  return testbed.worker(jobs, { queues: ['emails'], ...options }, () => {});
 }
 
 describe('ours -> node-resque', () => {

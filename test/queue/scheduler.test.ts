@@ -3,20 +3,17 @@
 // mid-job (recovered within seconds, in order), leader election, a Redis
 // restart, and a worker declared dead while it was alive.
 import { afterAll, describe, expect, it } from 'vitest';
-import { backoffMs, Scheduler, Worker, type Job, type Jobs, type Recovery, type WorkerOptions } from '../../shared/queue/index.ts';
+import { backoffMs, Scheduler, type Job, type Jobs, type Recovery, type WorkerOptions } from '../../shared/queue/index.ts';
 import { nextEvent, queueTestbed, until } from '../helpers/queue.ts';
 import { killAll, spawnEntry } from '../helpers/spawn.ts';
 
-const { redis, queue, server, client, afterTest } = await queueTestbed();
+const testbed = await queueTestbed();
+const { redis, queue, server, client, afterTest } = testbed;
 // Registered after the testbed's, so it runs first: the spawned workers go before their Redis.
 afterAll(() => killAll());
 
-function worker(jobs: Jobs, options: Partial<WorkerOptions> = {}): Worker {
-  const w = new Worker({ redis, queues: ['q'], jobs, ...options });
-  w.on('error', () => {}); // asserted where it matters
-  afterTest(() => w.stop(500));
-  return w;
-}
+// Errors are asserted where they matter.
+const worker = (jobs: Jobs, options: Partial<WorkerOptions> = {}) => testbed.worker(jobs, options, () => {});
 function scheduler(): Scheduler {
   const s = new Scheduler({ redis: client() });
   s.on('error', () => {});

@@ -2,17 +2,10 @@
 // writes, reliable fetch, acks, priorities, pickup latency, poison payloads,
 // concurrency and prefetch, graceful stop, status and stats.
 import { describe, expect, it } from 'vitest';
-import { Worker, type Job, type Jobs, type WorkerOptions } from '../../shared/queue/index.ts';
+import type { Job } from '../../shared/queue/index.ts';
 import { nextEvent, queueTestbed, until } from '../helpers/queue.ts';
 
-const { redis, queue, afterTest } = await queueTestbed();
-
-function worker(jobs: Jobs, options: Partial<WorkerOptions> = {}): Worker {
-  const w = new Worker({ redis, queues: ['q'], jobs, ...options });
-  w.on('error', (err) => console.error('worker error', err));
-  afterTest(() => w.stop(500));
-  return w;
-}
+const { redis, queue, worker } = await queueTestbed();
 
 describe('enqueue: the resque data layout', () => {
   it('pushes {"class","queue","args",...} JSON, registers the queue and returns the job id', async () => {

@@ -14,17 +14,14 @@
 -- Returns how many jobs were still reserved. A job missing from the list was
 -- handed back by recovery while it ran (or this is a re-sent command): it is
 -- neither counted twice nor marked twice.
+-- @include status
 local ttl = tonumber(ARGV[2])
 local acked = 0
 for i = 5, #ARGV, 3 do
   if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
     acked = acked + 1
     if ttl > 0 and ARGV[i + 1] ~= '' then
-      local key = ARGV[1] .. 'job:' .. ARGV[i + 1]
-      if redis.call('EXISTS', key) == 1 then
-        redis.call('HSET', key, 'state', 'succeeded', 'attempts', ARGV[i + 2], 'updated_at', ARGV[3])
-        redis.call('PEXPIRE', key, ttl)
-      end
+      setStatus(ARGV[1], ARGV[i + 1], ttl, { 'state', 'succeeded', 'attempts', ARGV[i + 2], 'updated_at', ARGV[3] })
     end
   end
 end

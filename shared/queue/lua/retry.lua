@@ -5,7 +5,7 @@
 -- KEYS[2]  <ns>:delayed_queue_schedule
 -- KEYS[3]  <ns>:delayed:<second>
 -- KEYS[4]  <ns>:timestamps:<new payload>
--- KEYS[5]  <ns>:job:<id>   status hash (any key when the job has no id)
+-- KEYS[5]  <ns>:queued     compact statuses of waiting jobs (includes/status.lua)
 -- ARGV[1]  payload as reserved
 -- ARGV[2]  payload for the next attempt
 -- ARGV[3]  the unix second it is due
@@ -14,15 +14,16 @@
 -- ARGV[6]  attempts made so far
 -- ARGV[7]  error message
 -- ARGV[8]  run at, ms
+-- ARGV[9]  key prefix "<ns>:"
+-- ARGV[10] job id ("" when the job has none)
 -- Returns 1, or 0 if the job was no longer reserved (recovery handed it back).
+-- @include status
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
 redis.call('RPUSH', KEYS[3], ARGV[2])
 redis.call('SADD', KEYS[4], 'delayed:' .. ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[3])
 local ttl = tonumber(ARGV[4])
-if ttl > 0 and redis.call('EXISTS', KEYS[5]) == 1 then
-  redis.call('HSET', KEYS[5], 'state', 'delayed', 'attempts', ARGV[6], 'error', ARGV[7],
-    'updated_at', ARGV[5], 'run_at', ARGV[8])
-  redis.call('PEXPIRE', KEYS[5], ttl)
+if ttl > 0 and ARGV[10] ~= '' then
+  setStatus(ARGV[9], ARGV[10], ttl, { 'state', 'delayed', 'attempts', ARGV[6], 'error', ARGV[7], 'updated_at', ARGV[5], 'run_at', ARGV[8] })
 end
 return 1

@@ -11,10 +11,13 @@
 -- ARGV[5]  queue name
 -- ARGV[6]  job class
 -- ARGV[7]  run at, ms (for the status only; resque's granularity is the second)
+-- ARGV[8]  key prefix "<ns>:"
+-- ARGV[9]  job id
 -- Returns 1, or 0 when a job with this id already has a status (see enqueue.lua).
+-- @include status
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
-  if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+  if hasStatus(ARGV[8], ARGV[9]) then return 0 end
   redis.call('HSET', KEYS[4], 'state', 'delayed', 'queue', ARGV[5], 'class', ARGV[6],
     'attempts', 0, 'enqueued_at', ARGV[4], 'updated_at', ARGV[4], 'run_at', ARGV[7])
   redis.call('PEXPIRE', KEYS[4], ttl)

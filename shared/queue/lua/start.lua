@@ -8,16 +8,15 @@
 -- ARGV[3]  status TTL in ms (0 = keep no status)
 -- ARGV[4]  now, ms
 -- ARGV[5..]  pairs: job id, attempt number
+-- @include status
 redis.call('SET', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   for i = 5, #ARGV, 2 do
-    local key = ARGV[2] .. 'job:' .. ARGV[i]
     -- Never over a final state: a job that failed before this record was sent stays failed.
-    local state = redis.call('HGET', key, 'state')
+    local state = stateOf(ARGV[2], ARGV[i])
     if state == 'queued' or state == 'delayed' or state == 'working' then
-      redis.call('HSET', key, 'state', 'working', 'attempts', ARGV[i + 1], 'updated_at', ARGV[4])
-      redis.call('PEXPIRE', key, ttl)
+      setStatus(ARGV[2], ARGV[i], ttl, { 'state', 'working', 'attempts', ARGV[i + 1], 'updated_at', ARGV[4] })
     end
   end
 end
