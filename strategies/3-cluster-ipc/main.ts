@@ -32,9 +32,8 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
   let refusing = false; // say "buffer full" once per outage
   let nextJob = 0;
 
-  const ctx = { config, logger };
   const env = { SMTP_URL: smtpUrl.href };
-  const server = superviseChild<FromServer>(ctx, {
+  const server = superviseChild<FromServer>({ config, logger }, {
     role: 'server',
     entry: path.join(import.meta.dirname, 'server.ts'),
     env,
@@ -45,7 +44,7 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
     onExit: (code, signal, log) => (code === 0 ? log.info({ code }, 'server exited') : log.warn({ code, signal }, 'server died: what it relayed is safe')),
     restartLine: (delayMs) => `re-forking the server in ${delayMs} ms`,
   });
-  const worker = superviseChild<FromWorker>(ctx, {
+  const worker = superviseChild<FromWorker>({ config, logger }, {
     role: 'worker',
     entry: path.join(import.meta.dirname, 'worker.ts'),
     env,
@@ -57,9 +56,9 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
       counts.lost += lost.length;
       lostSome(lost.length);
       handedOver.clear();
-      if (lost.length > 0 || code !== 0) {
-        log[lost.length > 0 ? 'error' : 'warn']({ lost: lost.length, lostIds: lost.slice(0, 20), code, signal }, `worker died: ${lost.length} emails lost`);
-      } else log.info({ lost: 0, code }, 'worker exited: nothing lost');
+      if (lost.length > 0) log.error({ lost: lost.length, lostIds: lost.slice(0, 20), code, signal }, `worker died: ${lost.length} emails lost`);
+      else if (code !== 0) log.warn({ lost: 0, lostIds: [], code, signal }, 'worker died: 0 emails lost');
+      else log.info({ lost: 0, code }, 'worker exited: nothing lost');
     },
     restartLine: (delayMs) => `re-forking the worker in ${delayMs} ms`,
     // While stopping, a worker comes back only for emails still held for it.
@@ -134,15 +133,9 @@ export async function start({ config, logger, smtpUrl }: StrategyContext) {
   const stats = () => ({
     strategy: STRATEGY,
     pending: buffer.length + handedOver.size,
-    ...counts,
-    ...load,
-    buffered: buffer.length,
-    bufferLimit: config.BUFFER_LIMIT,
-    handedOver: handedOver.size,
-    workerConcurrency: config.WORKER_CONCURRENCY,
-    restarts: { server: server.restarts, worker: worker.restarts },
-    pids: pids(),
-    recentFailures: [...recentFailures],
+    ...counts, ...load,
+    buffered: buffer.length, bufferLimit: config.BUFFER_LIMIT, handedOver: handedOver.size, workerConcurrency: config.WORKER_CONCURRENCY,
+    restarts: { server: server.restarts, worker: worker.restarts }, pids: pids(), recentFailures: [...recentFailures],
   });
 
   async function close(): Promise<void> {
