@@ -32,8 +32,8 @@ export class UnknownJobError extends Error {
 /**
  * A new job id: 128 random bits in base 36, 25 characters of [0-9a-z] (a URL
  * path segment as it is). A waiting job holds its id twice, in its payload and
- * its status, so the 11 characters fewer than a UUID's 36 are some 20 bytes of
- * Redis memory a job (docs/benchmark.md, backlog).
+ * its status, so each character fewer than a UUID's 36 is saved twice over in
+ * Redis memory.
  */
 export function newJobId(): string {
   return BigInt(`0x${randomBytes(16).toString('hex')}`).toString(36).padStart(25, '0');

@@ -3,11 +3,11 @@
 --
 -- A job's status lives in one of two places. While it waits in its queue after
 -- an enqueue, it is one field of the hash <ns>:queued, id ->
--- "<enqueued_at ms>|<queue>|<class>": about 90 bytes, where a hash of its own
--- costs about 270 (a key, a TTL entry and the hash). The first time anything
--- else happens to the job (it starts, succeeds, fails, is retried), that field
--- becomes its own hash <ns>:job:<id> {state, queue, class, attempts, ...}
--- with a TTL, and the status stays there from then on. A field has no TTL of
+-- "<enqueued_at ms>|<queue>|<class>", far cheaper than a key of its own with a
+-- TTL (docs/benchmark.md, backlog). The first time anything else happens to
+-- the job (it starts, succeeds, fails, is retried), that field becomes its own
+-- hash <ns>:job:<id> {state, queue, class, attempts, ...} with a TTL, and the
+-- status stays there from then on. A field has no TTL of
 -- its own (Redis 7.0 has none): the scheduler's sweep (sweepQueued.lua) drops
 -- the fields of jobs that waited longer than the TTL, as a hash would expire.
 
