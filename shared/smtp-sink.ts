@@ -267,10 +267,12 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   }
 
   async function onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<void> {
-    inProgress++;
     const startedIn = generation;
+    // Counted from the end of the data on (readHeaders drains the stream): a
+    // sender killed mid-transfer never had a message here to wait for.
+    const headers = await readHeaders(stream);
+    inProgress++;
     try {
-      const headers = await readHeaders(stream);
       if (stream.sizeExceeded) throw smtpError(552, 'message too big');
       const id = headers.get('x-request-id') || undefined;
       const key = headers.get(keyHeader) || undefined;
