@@ -97,8 +97,13 @@ export const defaults = {
   moveBatch: 1_000,
   /**
    * Compact statuses of waiting jobs the leader looks at per recovery interval
-   * (lua/sweepQueued.lua): a million waiting jobs are walked in about 17
-   * minutes, a short step each second.
+   * (lua/sweepQueued.lua), at least: a short step each second.
    */
   sweepBatch: 1_000,
+  /**
+   * A walk over all of them takes at most this many steps (10 minutes at one a
+   * second): a big hash gets bigger steps, so fields that a foreign worker
+   * leaves behind faster than sweepBatch a second are still dropped in time.
+   */
+  sweepPassSteps: 600,
 } as const;

@@ -31,8 +31,10 @@ export interface SchedulerOptions {
   moveBatch?: number;
   /** The status TTL the queues use (Queue's statusTtlMs): older compact statuses of waiting jobs are dropped. */
   statusTtlMs?: number;
-  /** Compact statuses the sweep looks at per step; one step runs with each look for dead workers. */
+  /** Compact statuses the sweep looks at per step, at least; one step runs with each look for dead workers. */
   sweepBatch?: number;
+  /** Steps one walk over all compact statuses takes at most (bigger steps for a bigger hash). */
+  sweepPassSteps?: number;
   /**
    * After a reconnect, judge nobody dead for this long: the workers were cut off
    * too, and need a beat to show they are alive. Use the workers' heartbeat TTL.
@@ -61,6 +63,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private graceUntil = 0;
   private connectedOnce = false;
   private sweepCursor = '0';
+  private sweepStep = 0;
 
   constructor(options: SchedulerOptions) {
     super();
@@ -75,6 +78,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       moveBatch: options.moveBatch ?? defaults.moveBatch,
       statusTtlMs: options.statusTtlMs ?? defaults.statusTtlMs,
       sweepBatch: options.sweepBatch ?? defaults.sweepBatch,
+      sweepPassSteps: options.sweepPassSteps ?? defaults.sweepPassSteps,
       heartbeatTtlMs: options.heartbeatTtlMs ?? defaults.heartbeatTtlMs,
       reconnectGraceMs: options.reconnectGraceMs ?? options.heartbeatTtlMs ?? defaults.heartbeatTtlMs,
     };
@@ -162,15 +166,17 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /**
    * One step of the walk over the compact statuses of waiting jobs: looks at
-   * about sweepBatch of them and drops those enqueued longer ago than the
-   * status TTL. Resolves with how many it dropped.
+   * about sweepBatch of them (more when there are more than sweepBatch x
+   * sweepPassSteps) and drops those enqueued longer ago than the status TTL.
+   * Resolves with how many it dropped.
    */
   async sweepQueuedStatuses(): Promise<number> {
     if (this.o.statusTtlMs <= 0) return 0;
-    const [cursor, dropped] = await run<[string, number]>(this.redis, 'sweepQueued', [this.keys.queued], [
-      this.sweepCursor, this.o.sweepBatch, Date.now(), this.o.statusTtlMs,
+    const [cursor, dropped, step] = await run<[string, number, number]>(this.redis, 'sweepQueued', [this.keys.queued], [
+      this.sweepCursor, this.sweepCursor === '0' ? this.o.sweepBatch : this.sweepStep, Date.now(), this.o.statusTtlMs, this.o.sweepPassSteps,
     ]);
     this.sweepCursor = cursor;
+    this.sweepStep = step;
     return dropped;
   }
 

@@ -108,6 +108,20 @@ describe("the scheduler's sweep", () => {
     expect(await queue.status(fresh[0]!)).toMatchObject({ state: 'queued' });
   });
 
+  it('takes bigger steps on a bigger hash, so a walk ends within sweepPassSteps or so', async () => {
+    const stale = `${Date.now() - 120_000}|q|x`;
+    const fields = Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`left-${i}`, stale]));
+    await redis.hset('resque:queued', fields);
+    const scheduler = new Scheduler({ redis, statusTtlMs: 60_000, sweepBatch: 1, sweepPassSteps: 3 });
+    let steps = 0;
+    while ((await redis.hlen('resque:queued')) > 0 && steps < 100) {
+      await scheduler.sweepQueuedStatuses();
+      steps += 1;
+    }
+    // One field a step (sweepBatch) would take 1,200; HSCAN's COUNT is a hint, so allow a few more than 3.
+    expect(steps).toBeLessThanOrEqual(8);
+  });
+
   it('drops nothing when the queue keeps no status', async () => {
     await redis.hset('resque:queued', 'old', '1|q|x');
     expect(await new Scheduler({ redis, statusTtlMs: 0 }).sweepQueuedStatuses()).toBe(0);

@@ -13,10 +13,15 @@ redis.call('SET', KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   for i = 5, #ARGV, 2 do
-    -- Never over a final state: a job that failed before this record was sent stays failed.
-    local state = stateOf(ARGV[2], ARGV[i])
-    if state == 'queued' or state == 'delayed' or state == 'working' then
-      setStatus(ARGV[2], ARGV[i], ttl, { 'state', 'working', 'attempts', ARGV[i + 1], 'updated_at', ARGV[4] })
+    local fields = { 'state', 'working', 'attempts', ARGV[i + 1], 'updated_at', ARGV[4] }
+    if not fromWaiting(ARGV[2], ARGV[i], ttl, fields) then
+      -- Never over a final state: a job that failed before this record was sent stays failed.
+      local key = ARGV[2] .. 'job:' .. ARGV[i]
+      local state = redis.call('HGET', key, 'state')
+      if state == 'queued' or state == 'delayed' or state == 'working' then
+        redis.call('HSET', key, unpack(fields))
+        redis.call('PEXPIRE', key, ttl)
+      end
     end
   end
 end

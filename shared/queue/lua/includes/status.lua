@@ -16,31 +16,30 @@ local function hasStatus(p, id)
   return redis.call('HEXISTS', p .. 'queued', id) == 1 or redis.call('EXISTS', p .. 'job:' .. id) == 1
 end
 
--- stateOf: job `id`'s state ("queued" while its status is a field), or nil
--- when it has no status.
-local function stateOf(p, id)
-  if redis.call('HEXISTS', p .. 'queued', id) == 1 then return 'queued' end
-  local state = redis.call('HGET', p .. 'job:' .. id, 'state')
-  return state or nil
+-- fromWaiting: when job `id`'s status is still its field in <ns>:queued,
+-- makes its own hash from it with `fields` {name, value, ...} written over,
+-- keeps that `ttl` ms, and returns true; false otherwise.
+local function fromWaiting(p, id, ttl, fields)
+  local compact = redis.call('HGET', p .. 'queued', id)
+  if not compact then return false end
+  local at, q, class = string.match(compact, '^(%d+)|([^|]*)|(.*)$')
+  redis.call('HDEL', p .. 'queued', id)
+  -- One HSET: the later of two equal names wins, so `fields` overrides the start values.
+  redis.call('HSET', p .. 'job:' .. id, 'queue', q, 'class', class, 'attempts', 0, 'enqueued_at', at, unpack(fields))
+  redis.call('PEXPIRE', p .. 'job:' .. id, ttl)
+  return true
 end
 
--- setStatus: writes `fields` {name, value, ...} into job `id`'s own status
--- hash and keeps it `ttl` ms from now, making that hash from the job's field
--- first when it is still waiting; false when the job has no status (it was
--- enqueued without one, or it expired), which then stays so.
+-- setStatus: writes `fields` into job `id`'s status wherever it is and keeps
+-- it `ttl` ms; false when the job has no status (it was enqueued without one,
+-- or it expired), which then stays so. Its own hash is looked for first: the
+-- callers (ack, retry, fail) mostly come after start, which made it.
 local function setStatus(p, id, ttl, fields)
   local key = p .. 'job:' .. id
-  local compact = redis.call('HGET', p .. 'queued', id)
-  if compact then
-    local at, q, class = string.match(compact, '^(%d+)|([^|]*)|(.*)$')
-    redis.call('HDEL', p .. 'queued', id)
-    -- One HSET: the later of two equal names wins, so `fields` overrides the start values.
-    redis.call('HSET', key, 'queue', q, 'class', class, 'attempts', 0, 'enqueued_at', at, unpack(fields))
-  elseif redis.call('EXISTS', key) == 1 then
+  if redis.call('EXISTS', key) == 1 then
     redis.call('HSET', key, unpack(fields))
-  else
-    return false
+    redis.call('PEXPIRE', key, ttl)
+    return true
   end
-  redis.call('PEXPIRE', key, ttl)
-  return true
+  return fromWaiting(p, id, ttl, fields)
 end
