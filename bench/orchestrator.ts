@@ -22,6 +22,7 @@ import { crash, waitForPending } from './crash.ts';
 import { drain } from './drain.ts';
 import { faultApplies, faultCell } from './faults.ts';
 import { startTarget, stopTarget, type TargetRun } from './launch.ts';
+import { cpuShares, cpuSnapshot } from './cpu.ts';
 import { startLoad, type LoadRecord, type RunningLoad } from './load.ts';
 import { describeMachine, endLoadAverage } from './machine.ts';
 import type { BenchOptions, FaultName, Pass } from './options.ts';
@@ -288,10 +289,15 @@ type Report = (phase: ProgressEvent['phase'], extra?: Partial<ProgressEvent>) =>
 type Track = (load: RunningLoad) => void;
 
 async function loadCell(run: TargetRun, cell: Cell, prefix: string, options: BenchOptions, sink: SinkClient, report: Report, signal: AbortSignal | undefined, track: Track): Promise<LoadRun> {
+  const roles = new Map<number, string>();
+  nameProcesses(run, roles);
+  const roots = [{ pid: run.proc.pid, name: roles.get(run.proc.pid)!, tree: true }, { pid: sink.pid, name: 'sink', tree: false }, { pid: process.pid, name: 'load (autocannon)', tree: false }];
+  const before = cpuSnapshot(roots, roles);
   const load = startLoad({ url: run.url, connections: options.connections, durationS: options.duration, rate: options.rate, prefix });
   track(load);
   report('load', { phaseEndsAt: Date.now() + options.duration * 1000, currentRate: load.lastSecond });
   const record = await load.done;
+  const after = cpuSnapshot(roots, roles);
   signal?.throwIfAborted();
   const { delivery, drained } = await settle(run, record, options.drainTimeout, sink, report, signal);
   return {
@@ -303,6 +309,7 @@ async function loadCell(run: TargetRun, cell: Cell, prefix: string, options: Ben
     ratio: null,
     delivery: run.target.sends ? delivery : null,
     drain: drained,
+    cpu: before && after ? cpuShares(before, after) : null,
   };
 }
 

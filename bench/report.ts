@@ -446,6 +446,21 @@ export function charts(result: BenchResult): Record<string, string> {
   return out;
 }
 
+/** Cores each process used in the load pass (bench/cpu.ts), median over rounds; null when none was read. */
+export function cpuTable(result: BenchResult): Table | null {
+  const runs = result.runs.load.filter((r) => r.cpu);
+  if (runs.length === 0) return null;
+  const rows = [...new Set(runs.map((r) => r.target))].map((target) => {
+    const mine = runs.filter((r) => r.target === target);
+    const median = (f: (r: LoadRun) => number) => spread(mine.map(f))!.median;
+    const names = [...new Set(mine.flatMap((r) => r.cpu!.map((c) => c.process)))];
+    const each = names.map((name) => ({ name, cores: median((r) => r.cpu!.find((c) => c.process === name)?.cores ?? 0) })).sort((a, b) => b.cores - a.cores);
+    const total = median((r) => r.cpu!.reduce((sum, c) => sum + c.cores, 0));
+    return [target, total.toFixed(2), each.filter((e) => e.cores >= 0.01).map((e) => `${e.name} ${e.cores.toFixed(2)}`).join(', ')];
+  });
+  return { headers: ['strategy', `cores in all (of ${result.machine.cores})`, 'cores by process'], right: [false, true, false], rows };
+}
+
 function profileSection(result: BenchResult): string[] {
   if (result.profiles.length === 0) return [];
   const lines = ['## Where the CPU goes (--cpu-prof, load pass)', ''];
@@ -493,6 +508,17 @@ export function markdownReport(result: BenchResult, chartFiles: string[]): strin
       markdownTable(deliveryTable(result)),
       '',
     );
+    const cpu = cpuTable(result);
+    if (cpu) {
+      lines.push(
+        '### Where the CPU went in the load pass',
+        '',
+        "Each process's CPU time during the load, read from /proc, over the load's seconds: 1.00 is one core kept busy. \"load (autocannon)\" is the harness sending the requests; a strategy's processes are named by their role. Median over rounds.",
+        '',
+        markdownTable(cpu),
+        '',
+      );
+    }
   }
   if (result.runs.sweep.length > 0) {
     lines.push('## Response time vs sink latency', '', `${s.sweepRate > 0 ? `${s.sweepRate} req/s` : 'Flat out'}, ${s.sweepConnections} connections, ${s.sweepDuration} s per sink latency, one process set per target.`, '', markdownTable(sweepTable(result)), '');
@@ -551,6 +577,8 @@ export function terminalReport(result: BenchResult): string {
   const own = targetSettings(result);
   const parts = [`Machine: ${machineLine(result.machine)}`, `Command: ${commandLine(result.settings)}`, ...(own ? [`Targets' own settings: ${own}`] : []), ...result.notes];
   if (result.runs.load.length > 0) parts.push('', 'LOAD', textTable(loadTable(result)), '', 'DELIVERY (load pass)', textTable(deliveryTable(result)));
+  const cpu = cpuTable(result);
+  if (cpu) parts.push('', 'CPU IN THE LOAD PASS (cores, median over rounds)', textTable(cpu));
   if (result.runs.sweep.length > 0) parts.push('', 'RESPONSE TIME vs SINK LATENCY (ms)', textTable(sweepTable(result)));
   if (result.runs.crash.length > 0) parts.push('', 'CRASH', textTable(crashTable(result)));
   if ((result.runs.faults ?? []).length > 0) parts.push('', 'FAULTS', textTable(faultsTable(result.runs.faults!)));

@@ -2,6 +2,7 @@
 // passes it calls) fills them in, the report side (report.ts, doc.ts,
 // write.ts, progress.ts) reads them. Nothing here imports the runner, so the
 // flow is one way: run -> these types -> tables and report -> files.
+import type { CpuShare } from './cpu.ts';
 import type { Machine } from './machine.ts';
 import type { BenchOptions, FaultName, Pass } from './options.ts';
 import type { ProfileSummary } from './profile.ts';
@@ -92,6 +93,8 @@ export interface LoadRun {
   /** Null for the baseline, which sends nothing. */
   delivery: Delivery | null;
   drain: DrainResult;
+  /** Cores each process used during the load (bench/cpu.ts); null without /proc, absent in results written before it was measured. */
+  cpu?: CpuShare[] | null;
 }
 
 export interface SweepRun {

@@ -93,6 +93,9 @@ describe('accounting: the sink drops request numbers 3 and 10 and duplicates 5',
       expect(d.duplicatedSample).toEqual([`${r.prefix}-5`]);
       expect(d.emailsPerSec).toBeGreaterThan(0);
       expect(d.endToEndMs).not.toBeNull();
+      // Where the CPU went: the server, the sink and the load each used some.
+      const cpu = new Map(r.cpu!.map((c) => [c.process, c.cores]));
+      for (const p of ['server', 'sink', 'load (autocannon)']) expect(cpu.get(p), `${r.target}: ${p}'s cores`).toBeGreaterThan(0);
     }
     expect(run.result.notes.join(' ')).toMatch(/Self-test: the sink dropped request numbers \[3, 10\]/);
   }, 90_000);
