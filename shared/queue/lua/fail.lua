@@ -6,7 +6,8 @@
 -- KEYS[2]  <ns>:failed
 -- KEYS[3]  <ns>:stat:failed
 -- KEYS[4]  <ns>:stat:failed:<worker>
--- KEYS[5]  <ns>:queued     compact statuses of waiting jobs (includes/status.lua)
+-- KEYS[5]  <ns>:queued     compact statuses of waiting jobs (includes/status.lua); built
+--          again from ARGV's prefix, declared so that Cluster routes the script to its slot
 -- ARGV[1]  payload as reserved
 -- ARGV[2]  failure record JSON, built by the worker with JSON.stringify so that
 --          node-resque's removeFailed (LREM of JSON.stringify(record)) finds it

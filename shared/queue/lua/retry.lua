@@ -5,7 +5,8 @@
 -- KEYS[2]  <ns>:delayed_queue_schedule
 -- KEYS[3]  <ns>:delayed:<second>
 -- KEYS[4]  <ns>:timestamps:<new payload>
--- KEYS[5]  <ns>:queued     compact statuses of waiting jobs (includes/status.lua)
+-- KEYS[5]  <ns>:queued     compact statuses of waiting jobs (includes/status.lua); built
+--          again from ARGV's prefix, declared so that Cluster routes the script to its slot
 -- ARGV[1]  payload as reserved
 -- ARGV[2]  payload for the next attempt
 -- ARGV[3]  the unix second it is due

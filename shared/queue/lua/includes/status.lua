@@ -7,9 +7,9 @@
 -- TTL (docs/benchmark.md, backlog). The first time anything else happens to
 -- the job (it starts, succeeds, fails, is retried), that field becomes its own
 -- hash <ns>:job:<id> {state, queue, class, attempts, ...} with a TTL, and the
--- status stays there from then on. A field has no TTL of
--- its own (Redis 7.0 has none): the scheduler's sweep (sweepQueued.lua) drops
--- the fields of jobs that waited longer than the TTL, as a hash would expire.
+-- status stays there from then on. A field has no TTL of its own (Redis 7.0
+-- has none): the scheduler's sweep (sweepQueued.lua) drops the fields of jobs
+-- that waited longer than the TTL, as a hash would expire.
 
 -- hasStatus: whether job `id` has a status in either place.
 local function hasStatus(p, id)
